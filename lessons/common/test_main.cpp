@@ -1,0 +1,7 @@
+// The GoogleTest main shared by every lesson's test binaries.
+#include <gtest/gtest.h>
+
+int main(int argc, char** argv) {
+    ::testing::InitGoogleTest(&argc, argv);
+    return RUN_ALL_TESTS();
+}
