@@ -6,6 +6,7 @@ Usage: kitjson.py COMMAND FILE [ARGS]
   student FILE                     one student-owned path per line
   results TESTLOG                  item<TAB>result for every test in a meson testlog.json (last entry wins)
   get FILE KEY                     top-level string value
+  list FILE KEY                    top-level list, one element per line
 """
 import json
 import sys
@@ -48,6 +49,8 @@ def main(argv):
         print("\n".join(doc["student"]))
     elif cmd == "get":
         print(doc[argv[3]])
+    elif cmd == "list":
+        print("\n".join(doc[argv[3]]))
     else:
         sys.exit(f"kitjson: unknown command {cmd}\n{__doc__}")
 
