@@ -37,8 +37,8 @@ inline std::uint64_t opaque(std::uint64_t value) noexcept {
     return value;
 }
 
-// The largest n for which the sum of squares below n fits in 128 bits (about 1.0e13). Inputs this
-// large would run for hours; the bound only states where "exact" ends.
+// sum_of_squares is exact for every n up to this bound (10^13; the sum then stays below 2^128).
+// Inputs this large would run for hours: the bound only states where "exact" ends.
 inline constexpr std::uint64_t max_exact_sum_of_squares_n = 10'000'000'000'000ULL;
 
 // You implement the next four functions in src/sum_squares.cpp.
@@ -55,16 +55,15 @@ u128 sum_of_squares(std::uint64_t n);
 using ChunkBody = std::function<void(std::size_t begin, std::size_t end)>;
 
 // Splits [0, count) into min(count, threads) contiguous, non-empty chunks whose sizes differ by at
-// most one, in order (chunk k starts where chunk k-1 ends), and runs body(begin, end) once per chunk,
-// each chunk on its own new std::thread (so at most `threads` threads run `body`). Returns after
-// every thread has been joined; the caller's thread only waits. count == 0 starts no thread and
-// never calls body.
-// `body` is shared by all threads: it must be safe to call concurrently, and it must synchronise any
-// state the chunks share. parallel_for does not copy it; it must stay alive until the call returns.
-// Throws std::invalid_argument (before starting any thread) when threads == 0. If one or more calls
-// of body throw, every thread is still joined, then the exception of the lowest-numbered chunk that
-// threw is rethrown in the caller. If a thread cannot be started (std::system_error), the threads
-// already started are joined before that error propagates.
+// most one, in order (chunk k starts where chunk k-1 ends), and runs body(begin, end) once per
+// chunk, each chunk on its own new std::thread (so at most `threads` threads run `body`). Returns
+// after every thread has been joined; the caller's thread only waits. count == 0 starts no thread
+// and never calls body. `body` is shared by all threads: it must be safe to call concurrently, and
+// it must synchronise any state the chunks share. parallel_for does not copy it; it must stay alive
+// until the call returns. Throws std::invalid_argument (before starting any thread) when threads ==
+// 0. If one or more calls of body throw, every thread is still joined, then the exception of the
+// lowest-numbered chunk that threw is rethrown in the caller. If a thread cannot be started
+// (std::system_error), the threads already started are joined before that error propagates.
 void parallel_for(std::size_t count, unsigned threads, const ChunkBody& body);
 
 // Returns sum_of_squares(ns[i]) for every i, in input order, computed with parallel_for over the

@@ -1,0 +1,43 @@
+// Judges one run (status and reason in plain words) and builds kit-run's verdict JSON.
+#pragma once
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "run/config.hpp"
+#include "run/record.hpp"
+#include "run/runner.hpp"
+
+namespace kit {
+
+// What the sanitizers wrote into a run's log_path directory.
+struct SanitizerScan {
+    std::vector<std::filesystem::path> logs;  // every file found
+    bool report = false;                      // some file holds an error report
+    std::string headline;  // its first line, e.g. "AddressSanitizer: heap-use-after-free ..."
+};
+
+// Reads the files in `dir` (missing dir: nothing found). Never throws.
+SanitizerScan scan_sanitizer_logs(const std::filesystem::path& dir);
+
+// Builds one element of the verdict's "runs" array: status (pass, fail, timeout, crash,
+// sanitizer, no_record, bad_record, limit), exit_code, signal, seconds, cases_passed/failed, log,
+// sanitizer_logs, hang ({kind, backtrace} or null), a one-line reason and notes (extra remarks,
+// e.g. processes left running, output dropped). Pure: reads nothing but its arguments.
+nlohmann::json judge_run(int index, const RawRun& raw, const RecordCheck& record,
+                         const SanitizerScan& sanitizers, const RunPaths& paths,
+                         const Config& config);
+
+// The environment the test gets: kit-run's own minus KIT_RUN_SECRET, KIT_OUT, KIT_TIMEOUTS and
+// anything named like a credential (*SECRET*, *TOKEN*, *PASSWORD*, *PASSWD*, *CREDENTIAL*,
+// *PRIVATE*, *_KEY, *_KEY_*), plus log_path=<sanitizer_dir>/<tool> appended to each
+// *SAN_OPTIONS the variant uses when `sanitizer_dir` is not empty.
+std::vector<std::string> child_environment(char** environ_in, const std::string& sanitizer_dir,
+                                           const Config& config);
+
+// A shell command that reproduces one run by hand (cd, the sanitizer options, the command).
+std::string reproduce_command(char** environ_in, const Config& config);
+
+}  // namespace kit

@@ -1,0 +1,92 @@
+// Bug zoo (lesson 7.1, overflow64): the sum of squares is accumulated in 64 bits and wraps.
+#include "lesson7/sum_squares.hpp"
+
+#include <algorithm>
+#include <exception>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+namespace lesson7 {
+
+u128 sum_of_squares(std::uint64_t n) {
+    // BUG: a 64-bit accumulator. The sum passes 2^64 - 1 near n = 3.8 million and silently wraps,
+    // so the seed's inputs (n near 10 million) come out wrong. Caught by the exact 10,000,000 test.
+    std::uint64_t sum = 0;
+    for (std::uint64_t i = 0; i < n; ++i) {
+        const std::uint64_t k = opaque(i);
+        sum += k * k;
+    }
+    return sum;
+}
+
+void parallel_for(std::size_t count, unsigned threads, const ChunkBody& body) {
+    if (threads == 0) {
+        throw std::invalid_argument(
+            "lesson7::parallel_for: threads is 0, so no thread could run the work; pass at least 1 "
+            "(for example std::thread::hardware_concurrency())");
+    }
+    const std::size_t chunks = std::min<std::size_t>(count, threads);
+    if (chunks == 0) {
+        return;
+    }
+    // One slot per chunk: each thread writes only its own slot, and join() makes that write
+    // visible to this thread, so the slots need no lock.
+    std::vector<std::exception_ptr> errors(chunks);
+    {
+        // std::jthread joins in its destructor, so leaving this scope joins every started thread,
+        // also when starting a later one throws std::system_error.
+        std::vector<std::jthread> workers;
+        workers.reserve(chunks);
+        const std::size_t base = count / chunks;
+        const std::size_t extra = count % chunks;  // the first `extra` chunks take one more index
+        std::size_t begin = 0;
+        for (std::size_t k = 0; k < chunks; ++k) {
+            const std::size_t end = begin + base + (k < extra ? 1 : 0);
+            workers.emplace_back([&body, &errors, k, begin, end] {
+                // An exception escaping a thread's function calls std::terminate: catch it here
+                // and hand it to the caller instead.
+                try {
+                    body(begin, end);
+                } catch (...) {
+                    errors[k] = std::current_exception();
+                }
+            });
+            begin = end;
+        }
+    }
+    for (const std::exception_ptr& error : errors) {
+        if (error) {
+            std::rethrow_exception(error);
+        }
+    }
+}
+
+std::vector<u128> sum_of_squares_many(std::span<const std::uint64_t> ns, unsigned threads) {
+    std::vector<u128> results(ns.size());
+    parallel_for(ns.size(), threads, [&](std::size_t begin, std::size_t end) {
+        // Chunks are disjoint, so every element has exactly one writer: no lock needed.
+        for (std::size_t i = begin; i < end; ++i) {
+            results[i] = sum_of_squares(ns[i]);
+        }
+    });
+    return results;
+}
+
+u128 sum_of_squares_total(std::span<const std::uint64_t> ns, unsigned threads) {
+    u128 total = 0;
+    std::mutex total_mutex;
+    parallel_for(ns.size(), threads, [&](std::size_t begin, std::size_t end) {
+        u128 part = 0;
+        for (std::size_t i = begin; i < end; ++i) {
+            part += sum_of_squares(ns[i]);
+        }
+        // All threads share `total`: a bare `total += part` would be a data race (lost updates).
+        // Summing privately first means the lock is taken once per chunk, never during the work.
+        const std::scoped_lock lock(total_mutex);
+        total += part;
+    });
+    return total;
+}
+
+}  // namespace lesson7

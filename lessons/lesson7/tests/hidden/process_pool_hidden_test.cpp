@@ -1,0 +1,187 @@
+// Hidden tests of lesson 7.2's ProcessPool: crash recovery under load, callbacks, cancellation,
+// reaping.
+#include "lesson7/process_pool.hpp"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <chrono>
+#include <future>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace lesson7 {
+namespace {
+
+using namespace std::chrono_literals;
+
+int square(int n) {
+    return n * n;
+}
+LESSON7_REGISTER_TASK(square);
+
+int crash_if_negative(int n) {
+    if (n < 0) {
+        ::raise(SIGKILL);
+    }
+    return n;
+}
+LESSON7_REGISTER_TASK(crash_if_negative);
+
+int exit_now(int code) {
+    ::_exit(code);
+}
+LESSON7_REGISTER_TASK(exit_now);
+
+std::pair<int, std::string> tag(std::pair<int, std::string> p) {
+    return {p.first + 1, p.second + "!"};
+}
+LESSON7_REGISTER_TASK(tag);
+
+std::vector<int> range_of(int n) {
+    std::vector<int> v;
+    for (int i = 0; i < n; ++i) {
+        v.push_back(i);
+    }
+    return v;
+}
+LESSON7_REGISTER_TASK(range_of);
+
+void nothing(int /*unused*/) {}
+LESSON7_REGISTER_TASK(nothing);
+
+bool gone(pid_t pid) {
+    return ::kill(pid, 0) == -1 && errno == ESRCH;
+}
+
+TEST(ProcessPoolHidden, CrashesAmongOtherTasks) {
+    ProcessPool pool(2);
+    std::vector<Future<int>> fs;
+    for (int i = -3; i < 30; ++i) {
+        fs.push_back(pool.submit(crash_if_negative, (i % 10 == 0 && i != 0) ? -i : i));
+    }
+    int crashed = 0;
+    for (std::size_t k = 0; k < fs.size(); ++k) {
+        ASSERT_TRUE(fs[k].wait_for(120s)) << "hint: every future completes, crash or not";
+        const int arg = static_cast<int>(k) - 3;
+        const int sent = (arg % 10 == 0 && arg != 0) ? -arg : arg;
+        if (sent < 0) {
+            EXPECT_THROW(fs[k].get(), WorkerCrashed) << "argument " << sent;
+            ++crashed;
+        } else {
+            EXPECT_EQ(fs[k].get(), sent) << "hint: a crash fails only the task that was running";
+        }
+    }
+    EXPECT_EQ(crashed, 5);
+    EXPECT_EQ(pool.workers_started(), 2U + 5U) << "hint: one replacement per crash";
+    EXPECT_EQ(pool.worker_pids().size(), 2U);
+}
+
+TEST(ProcessPoolHidden, ADeadWorkerIsReapedAtOnce) {
+    ProcessPool pool(1);
+    const pid_t first = pool.worker_pids().at(0);
+    EXPECT_THROW(pool.submit(exit_now, 3).get(), WorkerCrashed)
+        << "hint: a worker that exits while running a task is a crash too";
+    EXPECT_TRUE(gone(first)) << "hint: waitpid() the dead worker before completing its future";
+    EXPECT_EQ(pool.submit(square, 9).get(), 81);
+}
+
+TEST(ProcessPoolHidden, CrashMessageSaysWhatHappened) {
+    ProcessPool pool(1);
+    try {
+        pool.submit(crash_if_negative, -1).get();
+        ADD_FAILURE() << "a killed worker must fail its future";
+    } catch (const WorkerCrashed& e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("signal 9"), std::string::npos)
+            << "hint: say how the worker died (WIFSIGNALED / WTERMSIG): " << what;
+    }
+}
+
+TEST(ProcessPoolHidden, CompositeTypesRoundTrip) {
+    ProcessPool pool(1);
+    auto p = pool.submit(tag, std::pair<int, std::string>{41, "hi"}).get();
+    EXPECT_EQ(p.first, 42);
+    EXPECT_EQ(p.second, "hi!");
+    EXPECT_EQ(pool.submit(range_of, 5).get(), (std::vector<int>{0, 1, 2, 3, 4}));
+    pool.submit(nothing, 1).get();
+}
+
+TEST(ProcessPoolHidden, CallbacksRunOffTheCallingThread) {
+    ProcessPool pool(1);
+    Future<int> f = pool.submit(square, 7);
+    std::promise<std::pair<std::thread::id, int>> seen;
+    f.add_done_callback([&seen](const Future<int>& g) {
+        seen.set_value({std::this_thread::get_id(), g.get()});
+    });
+    auto result = seen.get_future();
+    ASSERT_EQ(result.wait_for(60s), std::future_status::ready) << "hint: finish() the state";
+    const auto [who, value] = result.get();
+    EXPECT_EQ(value, 49);
+    // Either at once here (already done) or on the pool's I/O thread; both are correct.
+    static_cast<void>(who);
+}
+
+TEST(ProcessPoolHidden, AsCompletedOverProcessFutures) {
+    ProcessPool pool(2);
+    std::vector<Future<int>> fs;
+    for (int i = 0; i < 10; ++i) {
+        fs.push_back(pool.submit(square, i));
+    }
+    int sum = 0;
+    int n = 0;
+    for (const Future<int>& f : as_completed(fs)) {
+        sum += f.get();
+        ++n;
+    }
+    EXPECT_EQ(n, 10);
+    EXPECT_EQ(sum, 285);
+}
+
+TEST(ProcessPoolHidden, ShutdownReapsEveryWorker) {
+    std::vector<pid_t> pids;
+    {
+        ProcessPool pool(3);
+        for (int i = 0; i < 6; ++i) {
+            pool.submit(square, i).get();
+        }
+        pids = pool.worker_pids();
+        pool.shutdown(true, false);
+        for (pid_t pid : pids) {
+            EXPECT_TRUE(gone(pid))
+                << "hint: shutdown(wait=true) returns after waitpid() of every worker";
+        }
+    }
+    int status = 0;
+    EXPECT_EQ(::waitpid(-1, &status, WNOHANG), -1) << "hint: no zombie may be left behind";
+}
+
+TEST(ProcessPoolHidden, CancelPendingFailsQueuedTasks) {
+    ProcessPool pool(1);
+    std::vector<Future<int>> fs;
+    for (int i = 0; i < 300; ++i) {
+        fs.push_back(pool.submit(square, i));
+    }
+    pool.shutdown(true, true);
+    int cancelled = 0;
+    for (auto& f : fs) {
+        ASSERT_TRUE(f.done()) << "hint: after shutdown every future is done: run or cancelled";
+        if (f.cancelled()) {
+            EXPECT_THROW(f.get(), CancelledError);
+            ++cancelled;
+        } else {
+            EXPECT_GE(f.get(), 0);
+        }
+    }
+    EXPECT_GT(cancelled, 0) << "hint: cancel_pending cancels what is still queued";
+}
+
+}  // namespace
+}  // namespace lesson7
