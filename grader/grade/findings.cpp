@@ -1,4 +1,5 @@
-// Findings: sanitizer reports, clang-tidy warnings, compile errors and flagged source lines, attributed to owners.
+// Findings: sanitizer reports, clang-tidy warnings, compile errors and flagged source lines,
+// attributed to owners.
 #include "findings.hpp"
 
 #include <algorithm>
@@ -24,7 +25,8 @@ bool split_location(std::string_view loc, std::string& file, int& line) {
             break;
         }
         std::string_view tail = rest.substr(colon + 1);
-        if (tail.empty() || !std::all_of(tail.begin(), tail.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        if (tail.empty() ||
+            !std::all_of(tail.begin(), tail.end(), [](char c) { return c >= '0' && c <= '9'; })) {
             break;
         }
         nums.insert(nums.begin(), tail);
@@ -41,7 +43,8 @@ bool split_location(std::string_view loc, std::string& file, int& line) {
 // Parses one "#N ..." frame line of any sanitizer; returns false when the line is not a frame.
 bool parse_frame_line(const std::string& raw, const SourceMap& map, Frame& out) {
     std::string line = trim(raw);
-    if (line.size() < 2 || line[0] != '#' || std::isdigit(static_cast<unsigned char>(line[1])) == 0) {
+    if (line.size() < 2 || line[0] != '#' ||
+        std::isdigit(static_cast<unsigned char>(line[1])) == 0) {
         return false;
     }
     std::size_t sp = line.find(' ');
@@ -68,7 +71,8 @@ bool parse_frame_line(const std::string& raw, const SourceMap& map, Frame& out) 
     std::string loc = last == std::string::npos ? "" : rest.substr(last + 1);
     std::string file;
     int lineno = 0;
-    if (loc.empty() || loc.front() == '(' || loc == "<null>" || !split_location(loc, file, lineno)) {
+    if (loc.empty() || loc.front() == '(' || loc == "<null>" ||
+        !split_location(loc, file, lineno)) {
         out = map.frame(function, "", 0);
         return true;
     }
@@ -142,8 +146,9 @@ Finding finish(const RawReport& r, const SourceMap& map) {
         f.function = chosen->function;
         f.owner = chosen->owner;
     }
-    // Signature: tool, kind and the top frames of (at most two) stacks, preferring frames in the repo so that
-    // interceptors and std:: wrappers shared by every report do not hide the difference.
+    // Signature: tool, kind and the top frames of (at most two) stacks, preferring frames in the
+    // repo so that interceptors and std:: wrappers shared by every report do not hide the
+    // difference.
     std::string sig = r.tool + "|" + r.kind;
     if (!r.primary_file.empty()) {
         sig += "|" + all.front().file + ":" + std::to_string(all.front().line);
@@ -184,9 +189,12 @@ Finding finish(const RawReport& r, const SourceMap& map) {
 
 std::string owner_name(Owner owner) {
     switch (owner) {
-        case Owner::student: return "student";
-        case Owner::provided: return "provided";
-        case Owner::third_party: return "third-party";
+        case Owner::student:
+            return "student";
+        case Owner::provided:
+            return "provided";
+        case Owner::third_party:
+            return "third-party";
     }
     return "third-party";
 }
@@ -207,7 +215,8 @@ Frame SourceMap::frame(std::string function, std::string_view printed_file, int 
     f.line = line;
     if (!printed_file.empty()) {
         f.file = repo_relative(printed_file, root, base);
-        // Sanitizer runtimes print their own sources relative to a foreign build tree ("../../../../src/...").
+        // Sanitizer runtimes print their own sources relative to a foreign build tree
+        // ("../../../../src/...").
         if (starts_with(printed_file, "../../../../src/libsanitizer") ||
             printed_file.find("libsanitizer") != std::string_view::npos) {
             f.file = std::string(printed_file);
@@ -220,8 +229,10 @@ Frame SourceMap::frame(std::string function, std::string_view printed_file, int 
 }
 
 std::vector<Finding> parse_sanitizer_log(std::string_view text, const SourceMap& map) {
-    static const std::regex asan_head(R"(==\d+==ERROR: (AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer): (.*))");
-    static const std::regex leak_head(R"((Direct|Indirect) leak of (\d+) byte\(s\) in (\d+) object\(s\) allocated from:)");
+    static const std::regex asan_head(
+        R"(==\d+==ERROR: (AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer): (.*))");
+    static const std::regex leak_head(
+        R"((Direct|Indirect) leak of (\d+) byte\(s\) in (\d+) object\(s\) allocated from:)");
     static const std::regex tsan_head(R"(WARNING: ThreadSanitizer: (.*?)( \(pid=\d+\))?\s*$)");
     static const std::regex ubsan_head(R"(^(.*?):(\d+):(\d+): runtime error: (.*)$)");
 
@@ -279,7 +290,8 @@ std::vector<Finding> parse_sanitizer_log(std::string_view text, const SourceMap&
             cur->tool = "ubsan";
             std::string msg = m[4];
             std::size_t colon = msg.find(':');
-            cur->kind = kind_slug(mask_addresses(colon == std::string::npos ? msg : msg.substr(0, colon)));
+            cur->kind =
+                kind_slug(mask_addresses(colon == std::string::npos ? msg : msg.substr(0, colon)));
             cur->message = msg;
             cur->primary_file = m[1];
             cur->primary_line = std::stoi(m[2]);
@@ -308,20 +320,24 @@ std::vector<Finding> parse_sanitizer_log(std::string_view text, const SourceMap&
         }
         // Access lines give the message its detail (first one only, for TSan and ASan).
         if (cur->detail_lines.empty() && !t.empty() &&
-            (t.find(" of size ") != std::string::npos || starts_with(t, "Cycle in lock order graph"))) {
+            (t.find(" of size ") != std::string::npos ||
+             starts_with(t, "Cycle in lock order graph"))) {
             cur->detail_lines.push_back(t);
             std::string detail = t;
             if (std::size_t at = detail.find(" at 0x"); at != std::string::npos) {
                 std::size_t by = detail.find(" by ", at);
                 std::size_t thr = detail.find(" thread ", at);
                 std::size_t cut = std::min(by, thr);
-                detail = detail.substr(0, at) + (cut == std::string::npos ? "" : detail.substr(cut));
+                detail =
+                    detail.substr(0, at) + (cut == std::string::npos ? "" : detail.substr(cut));
             }
             if (!detail.empty() && detail.back() == ':') {
                 detail.pop_back();
             }
             if (cur->tool == "tsan" && cur->kind == "lock-order-inversion") {
-                cur->message = "lock-order inversion: two mutexes are taken in opposite orders (potential deadlock)";
+                cur->message =
+                    "lock-order inversion: two mutexes are taken in opposite orders (potential "
+                    "deadlock)";
             } else {
                 cur->message += " (" + detail + ")";
             }
@@ -334,6 +350,7 @@ std::vector<Finding> parse_sanitizer_log(std::string_view text, const SourceMap&
             cur->message += " on " + loc;
         }
     }
+    out.reserve(reports.size());
     for (const auto& r : reports) {
         out.push_back(finish(r, map));
     }
@@ -344,7 +361,8 @@ std::vector<Finding> parse_sanitizer_log(std::string_view text, const SourceMap&
 }
 
 std::vector<Finding> parse_tidy_output(std::string_view text, const SourceMap& map) {
-    static const std::regex diag(R"(^(.+?):(\d+):(\d+): (warning|error): (.*) \[([A-Za-z0-9_.,-]+)\]$)");
+    static const std::regex diag(
+        R"(^(.+?):(\d+):(\d+): (warning|error): (.*) \[([A-Za-z0-9_.,-]+)\]$)");
     std::vector<Finding> out;
     std::smatch m;
     for (const std::string& raw : split_lines(text)) {
@@ -360,8 +378,8 @@ std::vector<Finding> parse_tidy_output(std::string_view text, const SourceMap& m
         f.file = fr.file;
         f.line = fr.line;
         f.owner = fr.owner;
-        f.signature = sha256_hex("tidy|" + f.kind + "|" + f.file + ":" + std::to_string(f.line) + "|" +
-                                 f.message)
+        f.signature = sha256_hex("tidy|" + f.kind + "|" + f.file + ":" + std::to_string(f.line) +
+                                 "|" + f.message)
                           .substr(0, 16);
         out.push_back(std::move(f));
     }
@@ -396,22 +414,26 @@ std::vector<Finding> parse_compile_errors(std::string_view text, const SourceMap
             f.line = fr.line;
             f.owner = fr.owner;
             f.message = "undefined reference to '" + std::string(m[3]) +
-                        "': it is declared but never defined (is the function written, with the same signature?)";
+                        "': it is declared but never defined (is the function written, with the "
+                        "same signature?)";
         } else if (std::regex_search(line, m, undef_plain)) {
             f.kind = "link-error";
             f.owner = Owner::provided;
             f.message = "undefined reference to '" + std::string(m[1]) +
-                        "': it is declared but never defined (is the function written, with the same signature?)";
+                        "': it is declared but never defined (is the function written, with the "
+                        "same signature?)";
         } else {
             continue;
         }
-        f.signature = sha256_hex(f.kind + "|" + f.file + ":" + std::to_string(f.line) + "|" + f.message)
-                          .substr(0, 16);
+        f.signature =
+            sha256_hex(f.kind + "|" + f.file + ":" + std::to_string(f.line) + "|" + f.message)
+                .substr(0, 16);
         if (seen.insert(f.signature).second) {
             errors.push_back(std::move(f));
         }
     }
-    // Student lines first (that is what the student can fix), keeping the compiler's order otherwise.
+    // Student lines first (that is what the student can fix), keeping the compiler's order
+    // otherwise.
     std::stable_sort(errors.begin(), errors.end(), [](const Finding& a, const Finding& b) {
         return (a.owner == Owner::student) > (b.owner == Owner::student);
     });
@@ -431,7 +453,8 @@ std::vector<Finding> scan_flags(std::string_view text, const std::string& relati
     static const std::vector<Rule> rules = {
         {std::regex(R"(NOLINT)"), "NOLINT", "silences clang-tidy on this line"},
         {std::regex(R"(no_sanitize)"), "no_sanitize", "switches a sanitizer off for this code"},
-        {std::regex(R"((__attribute__\s*\(\(\s*(constructor|destructor))|(\[\[\s*gnu::(constructor|destructor)))"),
+        {std::regex(
+             R"((__attribute__\s*\(\(\s*(constructor|destructor))|(\[\[\s*gnu::(constructor|destructor)))"),
          "constructor-attribute", "runs code before main or after exit, outside the tests"},
         {std::regex(R"(__(asan|lsan|tsan|ubsan|msan)_default_(options|suppressions))"),
          "sanitizer-suppression", "changes sanitizer options or suppressions from student code"},
@@ -463,7 +486,13 @@ std::vector<Finding> scan_flags(std::string_view text, const std::string& relati
             f.file = relative_path;
             f.line = lineno;
             f.owner = Owner::student;
-            f.signature = sha256_hex("flag|" + f.kind + "|" + relative_path + "|" + t).substr(0, 16);
+            f.signature = sha256_hex(std::string("flag|")
+                                         .append(f.kind)
+                                         .append("|")
+                                         .append(relative_path)
+                                         .append("|")
+                                         .append(t))
+                              .substr(0, 16);
             out.push_back(std::move(f));
         }
     }
@@ -495,7 +524,8 @@ void sort_findings(std::vector<Finding>& findings) {
     std::stable_sort(findings.begin(), findings.end(), [&](const Finding& a, const Finding& b) {
         int ra = rank(a);
         int rb = rank(b);
-        return std::tie(ra, a.tool, a.file, a.line, a.signature) < std::tie(rb, b.tool, b.file, b.line, b.signature);
+        return std::tie(ra, a.tool, a.file, a.line, a.signature) <
+               std::tie(rb, b.tool, b.file, b.line, b.signature);
     });
 }
 

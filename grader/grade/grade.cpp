@@ -1,4 +1,5 @@
-// The grading pipeline: prepare -> build -> run -> collect -> score, and the calibration of timeouts.
+// The grading pipeline: prepare -> build -> run -> collect -> score, and the calibration of
+// timeouts.
 #include "grade.hpp"
 
 #include <unistd.h>
@@ -32,11 +33,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double since(Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 // Progress on stderr: a redrawn bar on a terminal, one line per phase otherwise.
 class Progress {
-public:
+  public:
     Progress() : tty_(isatty(2) != 0), colour_(tty_ && std::getenv("NO_COLOR") == nullptr) {}
 
     void start(const std::string& phase) {
@@ -72,8 +75,8 @@ public:
         std::string bar(static_cast<std::size_t>(filled), '#');
         bar += std::string(static_cast<std::size_t>(width - filled), '.');
         std::string text = label.size() > 60 ? "..." + label.substr(label.size() - 57) : label;
-        std::cerr << "\r\x1b[K" << paint("36", phase_) << " [" << bar << "] " << done << "/" << total << " "
-                  << text << std::flush;
+        std::cerr << "\r\x1b[K" << paint("36", phase_) << " [" << bar << "] " << done << "/"
+                  << total << " " << text << std::flush;
     }
     void finish(const std::string& message) {
         std::lock_guard<std::mutex> lock(mutex_);
@@ -83,7 +86,7 @@ public:
         std::cerr << "kit-grade: " << message << std::endl;
     }
 
-private:
+  private:
     std::string paint(const char* code, const std::string& s) const {
         return colour_ ? std::string("\x1b[") + code + "m" + s + "\x1b[0m" : s;
     }
@@ -104,7 +107,8 @@ std::string sanitize_option(const std::string& variant) {
     return "none";
 }
 
-std::string build_dir_name(const std::string& impl, const std::string& bug, const std::string& variant) {
+std::string build_dir_name(const std::string& impl, const std::string& bug,
+                           const std::string& variant) {
     return impl + (bug.empty() ? "" : "-bug-" + bug) + "-" + variant;
 }
 
@@ -131,7 +135,9 @@ bool options_match(const fs::path& dir, const std::string& lesson, const std::st
         for (const auto& o : json::parse(text)) {
             opts[o.value("name", "")] = o.value("value", json());
         }
-        auto str = [&](const char* k) { return opts.count(k) != 0 && opts[k].is_string() ? opts[k].get<std::string>() : ""; };
+        auto str = [&](const char* k) {
+            return opts.count(k) != 0 && opts[k].is_string() ? opts[k].get<std::string>() : "";
+        };
         bool lessons_ok = false;
         if (opts.count("lessons") != 0 && opts["lessons"].is_array()) {
             for (const auto& l : opts["lessons"]) {
@@ -146,26 +152,30 @@ bool options_match(const fs::path& dir, const std::string& lesson, const std::st
     }
 }
 
-// Configures (or reuses) one build directory. Returns the seconds spent. Throws GradeError on failure.
-double configure(const fs::path& src, const fs::path& dir, const std::string& lesson, const std::string& impl,
-                 const std::string& bug, const std::string& variant, const fs::path& log) {
+// Configures (or reuses) one build directory. Returns the seconds spent. Throws GradeError on
+// failure.
+double configure(const fs::path& src, const fs::path& dir, const std::string& lesson,
+                 const std::string& impl, const std::string& bug, const std::string& variant,
+                 const fs::path& log) {
     auto t0 = Clock::now();
     std::string bug_option = bug.empty() ? "" : lesson + "/" + bug;
-    std::vector<std::string> opts = {"-Dimpl=" + impl, "-Dbug=" + bug_option, "-Db_sanitize=" + sanitize_option(variant),
+    std::vector<std::string> opts = {"-Dimpl=" + impl, "-Dbug=" + bug_option,
+                                     "-Db_sanitize=" + sanitize_option(variant),
                                      "-Dstudent_werror=false"};
     ProcessOptions po;
     po.cwd = src;
     po.log = log;
     if (fs::exists(dir / "build.ninja")) {
         if (options_match(dir, lesson, impl, bug_option, variant)) {
-            // Regenerate only if a meson.build changed since the last configure (ninja decides; cheap).
+            // Regenerate only if a meson.build changed since the last configure (ninja decides;
+            // cheap).
             ProcessResult r = run_process({"ninja", "-C", dir.string(), "build.ninja"}, po);
             if (r.ok() && fs::exists(dir / "kit" / (lesson + ".json"))) {
                 return since(t0);
             }
         }
-        std::vector<std::string> argv = {"meson", "setup", "--reconfigure", dir.string(), src.string(),
-                                         "-Dlessons=" + lesson};
+        std::vector<std::string> argv = {"meson",      "setup",      "--reconfigure",
+                                         dir.string(), src.string(), "-Dlessons=" + lesson};
         argv.insert(argv.end(), opts.begin(), opts.end());
         if (run_process(argv, po).ok() && fs::exists(dir / "kit" / (lesson + ".json"))) {
             return since(t0);
@@ -174,12 +184,13 @@ double configure(const fs::path& src, const fs::path& dir, const std::string& le
         std::error_code ec;
         fs::remove_all(dir, ec);
     }
-    std::vector<std::string> argv = {"meson", "setup", dir.string(), src.string(), "-Dlessons=" + lesson};
+    std::vector<std::string> argv = {"meson", "setup", dir.string(), src.string(),
+                                     "-Dlessons=" + lesson};
     argv.insert(argv.end(), opts.begin(), opts.end());
     ProcessResult r = run_process(argv, po);
     if (!r.ok()) {
-        throw GradeError("meson setup failed for " + dir.string() + ": " + first_error_line(r.output) +
-                         " (full log: " + log.string() + ")");
+        throw GradeError("meson setup failed for " + dir.string() + ": " +
+                         first_error_line(r.output) + " (full log: " + log.string() + ")");
     }
     if (!fs::exists(dir / "kit" / (lesson + ".json"))) {
         throw GradeError("meson setup of " + dir.string() + " wrote no manifest kit/" + lesson +
@@ -253,7 +264,8 @@ std::string log_excerpt(const std::string& log_path) {
     return strip_ansi(out);
 }
 
-// The most telling line of a failure excerpt: a thrown exception's text, else the first hint, else reason.
+// The most telling line of a failure excerpt: a thrown exception's text, else the first hint, else
+// reason.
 std::string first_message(const std::string& excerpt, const std::string& reason) {
     static const std::regex thrown(R"re(C\+\+ exception with description "(.*)" thrown in)re");
     std::smatch m;
@@ -286,10 +298,12 @@ std::map<std::string, std::string> meson_results(const fs::path& dir) {
 // Copies the canonical tree (without build output and VCS data) into dest.
 void copy_tree(const fs::path& from, const fs::path& dest) {
     fs::create_directories(dest);
-    for (auto it = fs::recursive_directory_iterator(from); it != fs::recursive_directory_iterator(); ++it) {
+    for (auto it = fs::recursive_directory_iterator(from); it != fs::recursive_directory_iterator();
+         ++it) {
         fs::path rel = fs::relative(it->path(), from);
         std::string first = rel.begin()->string();
-        if (it.depth() == 0 && (first == ".git" || first == "build" || starts_with(first, "build-"))) {
+        if (it.depth() == 0 &&
+            (first == ".git" || first == "build" || starts_with(first, "build-"))) {
             if (it->is_directory()) {
                 it.disable_recursion_pending();
             }
@@ -332,8 +346,10 @@ std::string plain_status(const RunRecord& run) {
     return "a test failed (exit status " + std::to_string(run.exit_code) + ")";
 }
 
-// The student file a failure points at: a student path named in the log, else the bug zoo's mapping.
-std::vector<std::string> files_for_item(const Manifest& m, const Item& item, const std::string& log_text) {
+// The student file a failure points at: a student path named in the log, else the bug zoo's
+// mapping.
+std::vector<std::string> files_for_item(const Manifest& m, const Item& item,
+                                        const std::string& log_text) {
     std::vector<std::string> out;
     for (const auto& s : m.student) {
         std::string file = fs::path(s).filename().string();
@@ -372,7 +388,8 @@ struct Runner {
     std::vector<Finding> compile_errors;
     std::mutex mutex;  // guards compile_errors while the variants build side by side
 
-    // Builds every variant at once: the cores stay busy while one build links or compiles a big file.
+    // Builds every variant at once: the cores stay busy while one build links or compiles a big
+    // file.
     void build_all() {
         auto t0 = Clock::now();
         progress.start("build");
@@ -386,13 +403,15 @@ struct Runner {
         timings.build = since(t0);
         // Keep the order of compile errors stable whatever build finished first.
         sort_findings(compile_errors);
-        std::stable_sort(compile_errors.begin(), compile_errors.end(), [](const Finding& a, const Finding& b) {
-            return (a.owner == Owner::student) > (b.owner == Owner::student);
-        });
+        std::stable_sort(compile_errors.begin(), compile_errors.end(),
+                         [](const Finding& a, const Finding& b) {
+                             return (a.owner == Owner::student) > (b.owner == Owner::student);
+                         });
     }
 
     bool selected(const Item& item) const {
-        return opt.only.empty() || std::find(opt.only.begin(), opt.only.end(), item.name) != opt.only.end();
+        return opt.only.empty() ||
+               std::find(opt.only.begin(), opt.only.end(), item.name) != opt.only.end();
     }
 
     std::vector<std::string> binaries_for(const std::string& variant) const {
@@ -424,7 +443,8 @@ struct Runner {
         ProcessOptions po;
         po.log = out / ("build-" + st.variant + ".log");
         static const std::regex step(R"(^\[(\d+)/(\d+)\] (.*)$)");
-        // The C locale keeps compiler messages in ASCII (plain quotes), whatever the grader's locale.
+        // The C locale keeps compiler messages in ASCII (plain quotes), whatever the grader's
+        // locale.
         po.env_set = {{"LC_ALL", "C"}};
         po.on_line = [&](std::string_view line) {
             std::smatch m;
@@ -441,14 +461,16 @@ struct Runner {
             st.any_ok = st.any_ok || ok;
         }
         if (!r.ok()) {
-            SourceMap map{src, st.dir, [&](const std::string& p) { return is_student_path(manifest, p); }};
+            SourceMap map{src, st.dir,
+                          [&](const std::string& p) { return is_student_path(manifest, p); }};
             auto errs = parse_compile_errors(r.output, map, 5);
             if (errs.empty()) {
                 Finding f;
                 f.tool = "compile";
                 f.kind = "build-error";
                 f.owner = Owner::provided;
-                f.message = "the build failed: " + first_error_line(r.output) + " (log: " + po.log.string() + ")";
+                f.message = "the build failed: " + first_error_line(r.output) +
+                            " (log: " + po.log.string() + ")";
                 f.signature = sha256_hex(f.message).substr(0, 16);
                 errs.push_back(f);
             }
@@ -456,7 +478,8 @@ struct Runner {
             merge_findings(compile_errors, errs, st.variant);
         }
         double secs = since(t0);
-        progress.finish("built " + st.variant + (r.ok() ? "" : " with errors") + " in " + format_seconds(secs));
+        progress.finish("built " + st.variant + (r.ok() ? "" : " with errors") + " in " +
+                        format_seconds(secs));
     }
 
     // Runs the variant's selected tests under kit-run; env carries the per-run secret and timeouts.
@@ -465,7 +488,8 @@ struct Runner {
         int max_repeat = 1;
         for (const auto& it : manifest.items) {
             if (it.present && selected(it) && st.binary_ok[it.binary] &&
-                std::find(it.variants.begin(), it.variants.end(), st.variant) != it.variants.end()) {
+                std::find(it.variants.begin(), it.variants.end(), st.variant) !=
+                    it.variants.end()) {
                 tests.push_back(it.test);
                 max_repeat = std::max(max_repeat, it.repeat);
             }
@@ -477,9 +501,18 @@ struct Runner {
             return;
         }
         auto t0 = Clock::now();
-        std::vector<std::string> argv = {"meson", "test", "-C", st.dir.string(), "--no-rebuild", "--wrapper",
-                                         opt.kit_run.string(), "--num-processes", "2", "--timeout-multiplier",
-                                         std::to_string(max_repeat + 1), "--quiet"};
+        std::vector<std::string> argv = {"meson",
+                                         "test",
+                                         "-C",
+                                         st.dir.string(),
+                                         "--no-rebuild",
+                                         "--wrapper",
+                                         opt.kit_run.string(),
+                                         "--num-processes",
+                                         "2",
+                                         "--timeout-multiplier",
+                                         std::to_string(max_repeat + 1),
+                                         "--quiet"};
         argv.insert(argv.end(), tests.begin(), tests.end());
         ProcessOptions po;
         po.env_set = env;
@@ -501,15 +534,23 @@ struct Runner {
         ProcessResult r = run_process(argv, po);
         double secs = since(t0);
         timings.test += secs;
-        progress.finish("ran " + std::to_string(total) + " " + st.variant + " item(s) in " + format_seconds(secs));
+        progress.finish("ran " + std::to_string(total) + " " + st.variant + " item(s) in " +
+                        format_seconds(secs));
         if (r.exit_code == 127 || r.exit_code == 125) {
-            throw GradeError("meson test could not run in " + st.dir.string() + ": " + first_error_line(r.output) +
-                             " (log: " + po.log.string() + ")");
+            throw GradeError("meson test could not run in " + st.dir.string() + ": " +
+                             first_error_line(r.output) + " (log: " + po.log.string() + ")");
         }
     }
 };
 
 }  // namespace
+
+fs::path default_out(const Options& options) {
+    // Bug-zoo grades (kit checks) get their own directory so that they never overwrite a student's
+    // reports.
+    std::string name = options.lesson + (options.bug.empty() ? "" : "-bug-" + options.bug);
+    return fs::absolute(options.root).lexically_normal() / "build" / "grade" / name;
+}
 
 double item_score(const ItemResult& item) {
     if (!item.graded) {
@@ -543,10 +584,12 @@ std::string derive_timeouts(const std::string& calibration_json, const std::vect
         json per = json::object();
         for (const auto& v : variants) {
             double t = it.timeout;
-            if (cal.contains("items") && cal["items"].contains(it.name) && cal["items"][it.name].contains(v)) {
+            if (cal.contains("items") && cal["items"].contains(it.name) &&
+                cal["items"][it.name].contains(v)) {
                 double measured = cal["items"][it.name][v].value("measured", -1.0);
                 if (measured >= 0) {
-                    t = std::min(it.timeout, std::max(policy.floor_seconds, policy.margin * measured));
+                    t = std::min(it.timeout,
+                                 std::max(policy.floor_seconds, policy.margin * measured));
                 }
             }
             per[v] = std::ceil(t * 10) / 10;
@@ -576,16 +619,19 @@ void check_inputs(const Options& opt) {
         throw GradeError("the submission " + opt.root.string() + " is not a directory");
     }
     if (opt.pristine.empty() && !fs::exists(opt.root / "meson.build")) {
-        throw GradeError("no meson.build in " + opt.root.string() + ": run ci/grade from the kit's repository root");
+        throw GradeError("no meson.build in " + opt.root.string() +
+                         ": run ci/grade from the kit's repository root");
     }
     const fs::path& canon = opt.pristine.empty() ? opt.root : opt.pristine;
     if (!fs::exists(canon / "lessons" / opt.lesson / "meson.build")) {
-        throw GradeError("no lesson named '" + opt.lesson + "' (" + (canon / "lessons" / opt.lesson).string() +
+        throw GradeError("no lesson named '" + opt.lesson + "' (" +
+                         (canon / "lessons" / opt.lesson).string() +
                          " has no meson.build); lessons are folders under lessons/");
     }
     if (access(opt.kit_run.c_str(), X_OK) != 0) {
         throw GradeError("the runner " + opt.kit_run.string() +
-                         " is missing; build it with: meson compile -C build/grader kit-run (ci/grade does this)");
+                         " is missing; build it with: meson compile -C build/grader kit-run "
+                         "(ci/grade does this)");
     }
     for (const auto& v : opt.variants) {
         if (v != "plain" && v != "asan" && v != "tsan") {
@@ -597,8 +643,8 @@ void check_inputs(const Options& opt) {
     }
 }
 
-// As root, kit-run runs the tests as "nobody" (KIT_RUN_USER): every directory above the build dirs must let
-// others through, or every test would fail for a reason that is not the student's.
+// As root, kit-run runs the tests as "nobody" (KIT_RUN_USER): every directory above the build dirs
+// must let others through, or every test would fail for a reason that is not the student's.
 void check_reachable(const fs::path& build_dir) {
     const char* user = std::getenv("KIT_RUN_USER");
     if (geteuid() != 0 || (user != nullptr && std::string(user) == "root")) {
@@ -608,9 +654,11 @@ void check_reachable(const fs::path& build_dir) {
         std::error_code ec;
         auto st = fs::status(p, ec);
         if (!ec && (st.permissions() & fs::perms::others_exec) == fs::perms::none) {
-            throw GradeError("the tests run as user " + std::string(user != nullptr ? user : "nobody") +
+            throw GradeError("the tests run as user " +
+                             std::string(user != nullptr ? user : "nobody") +
                              " when grading as root, but that user cannot enter " + p.string() +
-                             ": run chmod o+x " + p.string() + " (or set KIT_RUN_USER=root, with less isolation)");
+                             ": run chmod o+x " + p.string() +
+                             " (or set KIT_RUN_USER=root, with less isolation)");
         }
     }
 }
@@ -625,8 +673,10 @@ Prepared prepare(const Options& opt, Progress& progress, Timings& timings, const
                              fs::temp_directory_path().string());
         }
         p.overlay_root = tmpl;
-        // kit-run runs tests as an unprivileged user when the grader is root: it must reach the overlay.
-        fs::permissions(p.overlay_root, fs::perms::others_exec | fs::perms::group_exec, fs::perm_options::add);
+        // kit-run runs tests as an unprivileged user when the grader is root: it must reach the
+        // overlay.
+        fs::permissions(p.overlay_root, fs::perms::others_exec | fs::perms::group_exec,
+                        fs::perm_options::add);
         p.src = p.overlay_root / "src";
         progress.start("copy pristine tree " + opt.pristine.string());
         copy_tree(opt.pristine, p.src);
@@ -675,7 +725,8 @@ Prepared prepare(const Options& opt, Progress& progress, Timings& timings, const
             for (const auto& i : p.manifest.items) {
                 names += (names.empty() ? "" : ", ") + i.name;
             }
-            throw GradeError("--only " + name + ": " + opt.lesson + " has no item of that name (items: " + names + ")");
+            throw GradeError("--only " + name + ": " + opt.lesson +
+                             " has no item of that name (items: " + names.append(")"));
         }
     }
     if (!opt.pristine.empty()) {
@@ -703,7 +754,7 @@ GradeResult grade(const Options& options) {
         opt.pristine = fs::absolute(opt.pristine).lexically_normal();
     }
     if (opt.out.empty()) {
-        opt.out = opt.root / "build" / "grade" / opt.lesson;
+        opt.out = default_out(opt);
     }
     opt.out = fs::absolute(opt.out).lexically_normal();
     check_inputs(opt);
@@ -716,7 +767,8 @@ GradeResult grade(const Options& options) {
     result.bug = opt.bug;
     result.variants = opt.variants;
     result.tidy_policy =
-        "clang-tidy findings and flagged lines are reported, not charged: the score comes from the tests; "
+        "clang-tidy findings and flagged lines are reported, not charged: the score comes from the "
+        "tests; "
         "sanitizer reports already fail the run they happen in.";
 
     Prepared prep = prepare(opt, progress, result.timings, opt.out);
@@ -724,9 +776,11 @@ GradeResult grade(const Options& options) {
     runner.timings.configure = result.timings.configure;
     const Manifest& m = prep.manifest;
     check_reachable(prep.states.front().dir);
-    SourceMap base_map{prep.src, prep.src, [&](const std::string& p) { return is_student_path(m, p); }};
+    SourceMap base_map{prep.src, prep.src,
+                       [&](const std::string& p) { return is_student_path(m, p); }};
 
-    // Flags: lines in student files that switch checks off (only lines added to the pristine file when given).
+    // Flags: lines in student files that switch checks off (only lines added to the pristine file
+    // when given).
     std::vector<Finding> flag_findings;
     for (const auto& rel : compiled_student_files(m)) {
         std::string baseline;
@@ -737,7 +791,8 @@ GradeResult grade(const Options& options) {
         flag_findings.insert(flag_findings.end(), f.begin(), f.end());
     }
 
-    // clang-tidy runs beside the builds (it needs only compile_commands.json); its results are cached by content.
+    // clang-tidy runs beside the builds (it needs only compile_commands.json); its results are
+    // cached by content.
     fs::path tidy_dir = prep.states.front().dir;
     for (const auto& st : prep.states) {
         if (st.variant == "plain") {
@@ -746,9 +801,11 @@ GradeResult grade(const Options& options) {
     }
     std::future<std::pair<std::vector<Finding>, double>> tidy_job;
     fs::path clang_tidy = find_program("clang-tidy");
-    bool run_tidy = opt.tidy && !clang_tidy.empty();
+    // Bug-zoo grades check scores only: tidy on a known-wrong file would tell nobody anything.
+    bool run_tidy = opt.tidy && opt.bug.empty() && !clang_tidy.empty();
     if (opt.tidy && clang_tidy.empty()) {
-        result.notes.emplace_back("clang-tidy is not installed: tidy findings were not collected (ci/install-deps)");
+        result.notes.emplace_back(
+            "clang-tidy is not installed: tidy findings were not collected (ci/install-deps)");
     }
     if (run_tidy) {
         tidy_job = std::async(std::launch::async, [&, tidy_dir] {
@@ -772,8 +829,10 @@ GradeResult grade(const Options& options) {
             auto worker = [&] {
                 for (std::size_t i = next++; i < files.size(); i = next++) {
                     const std::string& rel = files[i];
-                    std::string key = sha256_hex(read_file_or_empty(prep.src / rel) + "\n--\n" + tidy_config +
-                                                 "\n--\n" + sha256_hex(headers) + "\n--\n" + rel);
+                    std::string material = read_file_or_empty(prep.src / rel);
+                    material.append("\n--\n").append(tidy_config).append("\n--\n");
+                    material.append(sha256_hex(headers)).append("\n--\n").append(rel);
+                    std::string key = sha256_hex(material);
                     fs::path cache = prep.src / "build" / "grade-tidy-cache" / (key + ".txt");
                     bool hit = false;
                     outputs[i] = read_file_or_empty(cache, &hit);
@@ -782,9 +841,10 @@ GradeResult grade(const Options& options) {
                     }
                     ProcessOptions po;
                     po.cwd = prep.src;
-                    ProcessResult r = run_process({clang_tidy.string(), "-p", tidy_dir.string(), "--quiet",
-                                                   "--extra-arg=-Wno-unknown-warning-option", rel},
-                                                  po);
+                    ProcessResult r =
+                        run_process({clang_tidy.string(), "-p", tidy_dir.string(), "--quiet",
+                                     "--extra-arg=-Wno-unknown-warning-option", rel},
+                                    po);
                     write_file(cache, r.output);
                     outputs[i] = r.output;
                 }
@@ -798,7 +858,8 @@ GradeResult grade(const Options& options) {
                 all += o;
             }
             write_file(opt.out / "tidy.log", all);
-            SourceMap map{prep.src, prep.src, [&](const std::string& p) { return is_student_path(m, p); }};
+            SourceMap map{prep.src, prep.src,
+                          [&](const std::string& p) { return is_student_path(m, p); }};
             for (auto& f : parse_tidy_output(all, map)) {
                 if (f.kind.rfind("clang-diagnostic-error", 0) != 0) {
                     found.push_back(std::move(f));
@@ -808,12 +869,14 @@ GradeResult grade(const Options& options) {
         });
     }
 
-    // Timeouts from the reference solution's calibration (the canonical tree's copy when grading --pristine).
+    // Timeouts from the reference solution's calibration (the canonical tree's copy when grading
+    // --pristine).
     std::string cal = load_calibration(opt.pristine.empty() ? prep.src : opt.pristine, opt.lesson);
     if (cal.empty()) {
-        result.notes.push_back("no lessons/" + opt.lesson +
-                               "/calibration.json: timeouts are the declared ceilings (regenerate with: ci/grade " +
-                               opt.lesson + " --calibrate)");
+        result.notes.push_back(
+            "no lessons/" + opt.lesson +
+            "/calibration.json: timeouts are the declared ceilings (regenerate with: ci/grade " +
+            opt.lesson + " --calibrate)");
     }
     fs::path timeouts = opt.out / "timeouts.json";
     write_file(timeouts, derive_timeouts(cal, m.items, opt.variants));
@@ -839,7 +902,8 @@ GradeResult grade(const Options& options) {
             VariantOutcome o;
             o.variant = st.variant;
             o.repeat = item.repeat;
-            bool required = std::find(item.variants.begin(), item.variants.end(), st.variant) != item.variants.end();
+            bool required = std::find(item.variants.begin(), item.variants.end(), st.variant) !=
+                            item.variants.end();
             if (!required) {
                 o.state = "not-required";
             } else if (!ir.graded) {
@@ -848,7 +912,8 @@ GradeResult grade(const Options& options) {
                 o.state = "not-built";
                 o.reason = "did not compile";
             } else {
-                VerdictLoad vl = load_verdict(opt.out / "runs" / st.variant / (item.name + ".json"), secret);
+                VerdictLoad vl =
+                    load_verdict(opt.out / "runs" / st.variant / (item.name + ".json"), secret);
                 if (vl.state != VerdictState::verified) {
                     o.state = "fail";
                     std::string meson_result;
@@ -856,10 +921,12 @@ GradeResult grade(const Options& options) {
                     if (mr.count(item.test) != 0) {
                         meson_result = mr[item.test];
                     }
-                    o.reason = (vl.state == VerdictState::missing
-                                    ? "no verdict from kit-run (the test did not finish under the grader" +
-                                          (meson_result.empty() ? std::string(")") : "; meson says " + meson_result + ")")
-                                    : "verdict rejected: " + vl.detail);
+                    o.reason =
+                        (vl.state == VerdictState::missing
+                             ? "no verdict from kit-run (the test did not finish under the grader" +
+                                   (meson_result.empty() ? std::string(")")
+                                                         : "; meson says " + meson_result + ")")
+                             : "verdict rejected: " + vl.detail);
                 } else {
                     const Verdict& v = vl.verdict;
                     int passed = 0;
@@ -868,7 +935,8 @@ GradeResult grade(const Options& options) {
                     }
                     o.passed_runs = passed;
                     o.repeat = std::max(item.repeat, static_cast<int>(v.runs.size()));
-                    bool ok = v.item == item.name && v.variant == st.variant && verdict_passes(v, item.repeat);
+                    bool ok = v.item == item.name && v.variant == st.variant &&
+                              verdict_passes(v, item.repeat);
                     o.state = ok ? "pass" : "fail";
                     if (!ok) {
                         o.reproduce = v.reproduce;
@@ -876,8 +944,10 @@ GradeResult grade(const Options& options) {
                             if (run.status != "pass") {
                                 o.reason = plain_status(run);
                                 if (item.repeat > 1) {
-                                    o.reason = std::to_string(passed) + "/" + std::to_string(v.runs.size()) +
-                                               " runs passed; run " + std::to_string(run.index) + ": " + o.reason;
+                                    o.reason = std::to_string(passed) + "/" +
+                                               std::to_string(v.runs.size()) +
+                                               " runs passed; run " + std::to_string(run.index) +
+                                               ": " + o.reason;
                                 }
                                 o.excerpt = log_excerpt(run.log);
                                 o.hang = run.hang_kind;
@@ -891,10 +961,12 @@ GradeResult grade(const Options& options) {
                                            : "fewer runs than the declared repeat";
                         }
                     }
-                    SourceMap map{prep.src, st.dir, [&](const std::string& p) { return is_student_path(m, p); }};
+                    SourceMap map{prep.src, st.dir,
+                                  [&](const std::string& p) { return is_student_path(m, p); }};
                     for (const auto& run : v.runs) {
                         for (const auto& log : run.sanitizer_logs) {
-                            merge_findings(findings, parse_sanitizer_log(read_file_or_empty(log), map),
+                            merge_findings(findings,
+                                           parse_sanitizer_log(read_file_or_empty(log), map),
                                            st.variant + "/" + item.name);
                         }
                     }
@@ -903,7 +975,9 @@ GradeResult grade(const Options& options) {
             ir.outcomes.push_back(o);
         }
         ir.score = item_score(ir);
-        ir.passed = ir.graded && ir.score >= item.points && std::any_of(ir.outcomes.begin(), ir.outcomes.end(), [](const VariantOutcome& o) { return o.state == "pass"; });
+        ir.passed = ir.graded && ir.score >= item.points &&
+                    std::any_of(ir.outcomes.begin(), ir.outcomes.end(),
+                                [](const VariantOutcome& o) { return o.state == "pass"; });
         if (ir.graded && !ir.passed) {
             ir.student_files = files_for_item(m, item, logs_seen);
         }
@@ -933,9 +1007,10 @@ GradeResult grade(const Options& options) {
         absent += it.item.present ? 0 : 1;
     }
     if (absent > 0) {
-        result.notes.push_back(std::to_string(absent) +
-                               " hidden item(s) are not in this tree and were not graded; the grade of record "
-                               "includes them");
+        result.notes.push_back(
+            std::to_string(absent) +
+            " hidden item(s) are not in this tree and were not graded; the grade of record "
+            "includes them");
     }
     if (!opt.only.empty()) {
         result.notes.emplace_back("only a subset of items was graded (--only)");
@@ -946,8 +1021,8 @@ GradeResult grade(const Options& options) {
     }
     for (const auto& f : result.compile_errors) {
         if (f.owner == Owner::student) {
-            result.start_here = "Start here: fix the compile error at " + f.file + ":" + std::to_string(f.line) +
-                                " (" + f.message + ")";
+            result.start_here = "Start here: fix the compile error at " + f.file + ":" +
+                                std::to_string(f.line) + " (" + f.message + ")";
             break;
         }
     }
@@ -1016,31 +1091,42 @@ fs::path calibrate(const Options& options) {
     for (auto& st : runner.states) {
         for (const auto& [bin, ok] : st.binary_ok) {
             if (!ok) {
-                throw GradeError("the reference solution does not build in " + st.variant + " (" + bin +
-                                 "); see " + (opt.out / ("build-" + st.variant + ".log")).string());
+                throw GradeError("the reference solution does not build in " + st.variant + " (" +
+                                 bin + "); see " +
+                                 (opt.out / ("build-" + st.variant + ".log")).string());
             }
         }
     }
     std::map<std::string, std::map<std::string, double>> measured;
     for (int pass = 0; pass < std::max(1, opt.calibrate_runs); ++pass) {
         std::string secret = random_secret_hex();
-        std::map<std::string, std::string> env = {{"KIT_OUT", (opt.out / "runs").string()}, {"KIT_RUN_SECRET", secret}};
+        std::map<std::string, std::string> env = {{"KIT_OUT", (opt.out / "runs").string()},
+                                                  {"KIT_RUN_SECRET", secret}};
         for (auto& st : runner.states) {
             runner.run_tests(st, env);
             for (const auto& item : prep.manifest.items) {
-                if (!item.present || std::find(item.variants.begin(), item.variants.end(), st.variant) == item.variants.end()) {
+                if (!item.present || std::find(item.variants.begin(), item.variants.end(),
+                                               st.variant) == item.variants.end()) {
                     continue;
                 }
-                VerdictLoad vl = load_verdict(opt.out / "runs" / st.variant / (item.name + ".json"), secret);
-                if (vl.state != VerdictState::verified || !verdict_passes(vl.verdict, item.repeat)) {
-                    std::string why = vl.state != VerdictState::verified ? vl.detail : plain_status(vl.verdict.runs.empty() ? RunRecord{} : vl.verdict.runs.front());
+                VerdictLoad vl =
+                    load_verdict(opt.out / "runs" / st.variant / (item.name + ".json"), secret);
+                if (vl.state != VerdictState::verified ||
+                    !verdict_passes(vl.verdict, item.repeat)) {
+                    std::string why =
+                        vl.state != VerdictState::verified
+                            ? vl.detail
+                            : plain_status(vl.verdict.runs.empty() ? RunRecord{}
+                                                                   : vl.verdict.runs.front());
                     for (const auto& r : vl.verdict.runs) {
                         if (r.status != "pass") {
                             why = plain_status(r);
                         }
                     }
-                    throw GradeError("the reference solution fails " + item.name + " in " + st.variant + " (" + why +
-                                     "); fix it before calibrating (log: " + (opt.out / "runs" / st.variant).string() + ")");
+                    throw GradeError("the reference solution fails " + item.name + " in " +
+                                     st.variant + " (" + why +
+                                     "); fix it before calibrating (log: " +
+                                     (opt.out / "runs" / st.variant).string() + ")");
                 }
                 double worst = 0;
                 for (const auto& r : vl.verdict.runs) {
@@ -1060,19 +1146,24 @@ fs::path calibrate(const Options& options) {
         json per = json::object();
         for (const auto& [variant, secs] : measured[item.name]) {
             double t = std::min(item.timeout, std::max(policy.floor_seconds, policy.margin * secs));
-            per[variant] = {{"measured", std::round(secs * 1000) / 1000}, {"timeout", std::ceil(t * 10) / 10}};
+            per[variant] = {{"measured", std::round(secs * 1000) / 1000},
+                            {"timeout", std::ceil(t * 10) / 10}};
         }
         items[item.name] = per;
     }
-    json doc = {{"lesson", opt.lesson},
-                {"about", "Seconds per run of the reference solution (worst of the calibration runs) and the derived "
-                          "timeouts: max(floor_seconds, margin x measured), capped at the item's declared timeout. "
-                          "Regenerate with: ci/grade " + opt.lesson + " --calibrate"},
-                {"margin", policy.margin},
-                {"floor_seconds", policy.floor_seconds},
-                {"runs", opt.calibrate_runs},
-                {"machine", {{"cpus", std::thread::hardware_concurrency()}}},
-                {"items", items}};
+    json doc = {
+        {"lesson", opt.lesson},
+        {"about",
+         "Seconds per run of the reference solution (worst of the calibration runs) and the "
+         "derived "
+         "timeouts: max(floor_seconds, margin x measured), capped at the item's declared timeout. "
+         "Regenerate with: ci/grade " +
+             opt.lesson + " --calibrate"},
+        {"margin", policy.margin},
+        {"floor_seconds", policy.floor_seconds},
+        {"runs", opt.calibrate_runs},
+        {"machine", {{"cpus", std::thread::hardware_concurrency()}}},
+        {"items", items}};
     fs::path path = opt.root / "lessons" / opt.lesson / "calibration.json";
     write_file(path, doc.dump(2) + "\n");
     return path;

@@ -1,4 +1,5 @@
-// The grading pipeline: prepare -> build -> run -> collect -> score, and the calibration of timeouts.
+// The grading pipeline: prepare -> build -> run -> collect -> score, and the calibration of
+// timeouts.
 #pragma once
 
 #include <filesystem>
@@ -15,39 +16,45 @@ struct Options {
     std::string lesson;
     std::string impl = "starter";
     std::vector<std::string> variants = {"plain", "asan", "tsan"};
-    std::filesystem::path root;      // the submission tree (student-owned files come from here)
-    std::filesystem::path pristine;  // canonical tree for everything else; empty: grade root as it is
-    std::filesystem::path out;       // reports; default <root>/build/grade/<lesson>
-    std::string format = "text";     // text | json | markdown | github
-    std::vector<std::string> only;   // item names; empty: all
-    std::string bug;                 // bug-zoo entry name (kit checks)
-    std::filesystem::path kit_run;   // the runner wrapper; default next to kit-grade
+    std::filesystem::path root;  // the submission tree (student-owned files come from here)
+    std::filesystem::path
+        pristine;                 // canonical tree for everything else; empty: grade root as it is
+    std::filesystem::path out;    // reports; default <root>/build/grade/<lesson>
+    std::string format = "text";  // text | json | markdown | github
+    std::vector<std::string> only;  // item names; empty: all
+    std::string bug;                // bug-zoo entry name (kit checks)
+    std::filesystem::path kit_run;  // the runner wrapper; default next to kit-grade
     bool tidy = true;
     bool keep_overlay = false;
     int jobs = 0;            // ninja -j; 0: ninja's default
     int calibrate_runs = 2;  // meson test passes per variant when calibrating
 };
 
-// Timeout policy applied to calibration measurements: max(floor, margin x measured), capped at the item's ceiling.
+// Timeout policy applied to calibration measurements: max(floor, margin x measured), capped at the
+// item's ceiling.
 struct TimeoutPolicy {
     double margin = 10;
     double floor_seconds = 5;
 };
 
-// Grades one lesson. Throws GradeError when grading itself cannot proceed (exit 2); a submission that does
-// not compile or fails tests is a normal result. Progress goes to stderr.
+// Grades one lesson. Throws GradeError when grading itself cannot proceed (exit 2); a submission
+// that does not compile or fails tests is a normal result. Progress goes to stderr.
 GradeResult grade(const Options& options);
 
 // Builds the reference solution, runs every item calibrate_runs times, and writes
 // lessons/<lesson>/calibration.json in the root tree. Returns the path written. Throws GradeError.
 std::filesystem::path calibrate(const Options& options);
 
-// Derives the KIT_TIMEOUTS document ({"item": {"variant": secs}}) from a calibration document and the items'
-// declared ceilings. Items or variants without a measurement get their ceiling.
+// Derives the KIT_TIMEOUTS document ({"item": {"variant": secs}}) from a calibration document and
+// the items' declared ceilings. Items or variants without a measurement get their ceiling.
 std::string derive_timeouts(const std::string& calibration_json, const std::vector<Item>& items,
                             const std::vector<std::string>& variants);
 
-// Score of one item under the all-N-must-pass policy: full points when every required outcome passed.
+// Where reports go without --out: <root>/build/grade/<lesson>, or <lesson>-bug-<name> for --bug.
+std::filesystem::path default_out(const Options& options);
+
+// Score of one item under the all-N-must-pass policy: full points when every required outcome
+// passed.
 double item_score(const ItemResult& item);
 
 }  // namespace kit::grade

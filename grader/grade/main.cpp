@@ -1,4 +1,5 @@
-// kit-grade: grades a lesson (build, run under kit-run, collect, score, report) or calibrates its timeouts.
+// kit-grade: grades a lesson (build, run under kit-run, collect, score, report) or calibrates its
+// timeouts.
 #include <unistd.h>
 
 #include <cstdlib>
@@ -28,11 +29,11 @@ options:
   --bug NAME                grade the bug-zoo entry NAME (build dirs build/<impl>-bug-NAME-<variant>)
   --pristine DIR            take only the student-owned files from the submission, everything else from DIR
   --submission DIR          the tree to grade (default: the current directory)
-  --out DIR                 where reports go (default <submission>/build/grade/LESSON)
+  --out DIR                 where reports go (default <submission>/build/grade/LESSON[-bug-NAME])
   --format text|json|markdown|github   what goes to stdout (github adds ::error annotations)
   --calibrate               same as the calibrate command
   --runs N                  calibration passes per variant (default 2)
-  --no-tidy                 skip clang-tidy
+  --no-tidy                 skip clang-tidy (always skipped with --bug)
   --jobs N                  ninja parallelism
   --kit-run PATH            the runner wrapper (default: next to kit-grade)
   --keep-overlay            keep the temporary overlay tree of --pristine
@@ -43,6 +44,18 @@ exit status: 0 full marks, 1 partial marks, 2 could not grade (the reason is pri
 
 [[noreturn]] void usage_error(const std::string& msg) {
     throw GradeError(msg + " (see kit-grade --help)");
+}
+
+int parse_count(const std::string& option, const std::string& text) {
+    try {
+        std::size_t used = 0;
+        int n = std::stoi(text, &used);
+        if (used == text.size() && n > 0) {
+            return n;
+        }
+    } catch (const std::exception&) {
+    }
+    usage_error(option + " needs a positive number, got '" + text + "'");
 }
 
 kit::grade::Options parse_args(int argc, char** argv) {
@@ -80,11 +93,11 @@ kit::grade::Options parse_args(int argc, char** argv) {
         } else if (a == "--calibrate") {
             o.command = "calibrate";
         } else if (a == "--runs") {
-            o.calibrate_runs = std::atoi(value().c_str());
+            o.calibrate_runs = parse_count(a, value());
         } else if (a == "--no-tidy") {
             o.tidy = false;
         } else if (a == "--jobs" || a == "-j") {
-            o.jobs = std::atoi(value().c_str());
+            o.jobs = parse_count(a, value());
         } else if (a == "--kit-run") {
             o.kit_run = value();
         } else if (a == "--keep-overlay") {
@@ -102,11 +115,13 @@ kit::grade::Options parse_args(int argc, char** argv) {
         positional.erase(positional.begin());
     }
     if (positional.size() != 1) {
-        usage_error(positional.empty() ? "name the lesson to grade, e.g. kit-grade lesson7"
-                                       : "one lesson at a time, got " + std::to_string(positional.size()));
+        usage_error(positional.empty()
+                        ? "name the lesson to grade, e.g. kit-grade lesson7"
+                        : "one lesson at a time, got " + std::to_string(positional.size()));
     }
     o.lesson = positional[0];
-    if (o.format != "text" && o.format != "json" && o.format != "markdown" && o.format != "github") {
+    if (o.format != "text" && o.format != "json" && o.format != "markdown" &&
+        o.format != "github") {
         usage_error("unknown --format " + o.format + ": choose text, json, markdown or github");
     }
     if (o.variants.empty()) {
@@ -123,18 +138,19 @@ int run(int argc, char** argv) {
         return 0;
     }
     kit::grade::GradeResult r = kit::grade::grade(opt);
-    fs::path out = opt.out.empty() ? fs::absolute(opt.root) / "build" / "grade" / opt.lesson : fs::absolute(opt.out);
+    fs::path out = opt.out.empty() ? kit::grade::default_out(opt) : fs::absolute(opt.out);
     std::string json = kit::grade::render_results_json(r);
     std::string markdown = kit::grade::render_markdown(r);
     kit::grade::write_file(out / "results.json", json);
     kit::grade::write_file(out / "junit.xml", kit::grade::render_junit(r));
     kit::grade::write_file(out / "summary.md", markdown);
-    if (const char* summary = std::getenv("GITHUB_STEP_SUMMARY"); summary != nullptr && *summary != '\0') {
+    if (const char* summary = std::getenv("GITHUB_STEP_SUMMARY");
+        summary != nullptr && *summary != '\0') {
         std::string existing = kit::grade::read_file_or_empty(summary);
         kit::grade::write_file(summary, existing + markdown);
     }
-    std::string score_line =
-        "Score: " + kit::grade::format_points(r.score) + "/" + kit::grade::format_points(r.max_score);
+    std::string score_line = "Score: " + kit::grade::format_points(r.score) + "/" +
+                             kit::grade::format_points(r.max_score);
     bool colour = isatty(1) != 0 && std::getenv("NO_COLOR") == nullptr;
     if (opt.format == "json") {
         std::cout << json;
@@ -150,8 +166,9 @@ int run(int argc, char** argv) {
     }
     std::cout.flush();
     if (r.max_score <= 0) {
-        throw GradeError("nothing was graded: " + opt.lesson +
-                         " has no graded item present in this tree for the chosen variants and --only");
+        throw GradeError(
+            "nothing was graded: " + opt.lesson +
+            " has no graded item present in this tree for the chosen variants and --only");
     }
     return kit::grade::exit_status(r);
 }

@@ -1,4 +1,5 @@
-// The lesson manifest Meson writes at configure time (<builddir>/kit/<lesson>.json), as kit-grade reads it.
+// The lesson manifest Meson writes at configure time (<builddir>/kit/<lesson>.json), as kit-grade
+// reads it.
 #include "manifest.hpp"
 
 #include <nlohmann/json.hpp>
@@ -28,8 +29,7 @@ Manifest parse_manifest(const std::string& text, const std::string& source) {
             item.filter = it.value("filter", "*");
             item.points = it.value("points", 0.0);
             item.visibility = it.value("visibility", "public");
-            item.variants =
-                it.value("variants", std::vector<std::string>{"plain", "asan", "tsan"});
+            item.variants = it.value("variants", std::vector<std::string>{"plain", "asan", "tsan"});
             item.repeat = std::max(1, it.value("repeat", 1));
             item.timeout = it.value("timeout", 60.0);
             item.binary = it.value("binary", m.name + "-" + item.visibility + "-tests");

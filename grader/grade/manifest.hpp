@@ -1,4 +1,5 @@
-// The lesson manifest Meson writes at configure time (<builddir>/kit/<lesson>.json), as kit-grade reads it.
+// The lesson manifest Meson writes at configure time (<builddir>/kit/<lesson>.json), as kit-grade
+// reads it.
 #pragma once
 
 #include <filesystem>
@@ -9,12 +10,12 @@ namespace kit::grade {
 
 // One graded item of the lesson declaration (lessons/<lesson>/meson.build).
 struct Item {
-    std::string name;        // "sum_of_squares"
-    std::string test;        // meson test name, "lesson7.sum_of_squares"
-    std::string task;        // "7.1"
-    std::string filter;      // gtest filter
+    std::string name;    // "sum_of_squares"
+    std::string test;    // meson test name, "lesson7.sum_of_squares"
+    std::string task;    // "7.1"
+    std::string filter;  // gtest filter
     double points = 0;
-    std::string visibility;  // "public" or "hidden"
+    std::string visibility;             // "public" or "hidden"
     std::vector<std::string> variants;  // variants the item must pass in
     int repeat = 1;                     // runs per variant; policy: all must pass
     double timeout = 60;                // declared ceiling in seconds

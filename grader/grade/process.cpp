@@ -1,4 +1,5 @@
-// Runs child processes for kit-grade (meson, ninja, clang-tidy) and streams their output line by line.
+// Runs child processes for kit-grade (meson, ninja, clang-tidy) and streams their output line by
+// line.
 #include "process.hpp"
 
 #include <fcntl.h>
@@ -52,7 +53,8 @@ std::filesystem::path find_program(std::string_view name) {
         if (end == std::string_view::npos) {
             end = dirs.size();
         }
-        std::filesystem::path candidate = std::filesystem::path(dirs.substr(start, end - start)) / name;
+        std::filesystem::path candidate =
+            std::filesystem::path(dirs.substr(start, end - start)) / name;
         if (access(candidate.c_str(), X_OK) == 0) {
             return candidate;
         }
@@ -66,11 +68,13 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
     auto started = std::chrono::steady_clock::now();
     std::vector<std::string> env = build_environment(options);
     std::vector<char*> argv_c;
+    argv_c.reserve(argv.size() + 1);
     for (const auto& a : argv) {
         argv_c.push_back(const_cast<char*>(a.c_str()));
     }
     argv_c.push_back(nullptr);
     std::vector<char*> env_c;
+    env_c.reserve(env.size() + 1);
     for (auto& e : env) {
         env_c.push_back(e.data());
     }

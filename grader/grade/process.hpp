@@ -1,4 +1,5 @@
-// Runs child processes for kit-grade (meson, ninja, clang-tidy) and streams their output line by line.
+// Runs child processes for kit-grade (meson, ninja, clang-tidy) and streams their output line by
+// line.
 #pragma once
 
 #include <filesystem>
@@ -10,14 +11,16 @@
 
 namespace kit::grade {
 
-// How one child process is run. The child inherits kit-grade's environment plus env_set, minus env_unset.
+// How one child process is run. The child inherits kit-grade's environment plus env_set, minus
+// env_unset.
 struct ProcessOptions {
-    std::filesystem::path cwd;                  // empty: kit-grade's working directory
+    std::filesystem::path cwd;                   // empty: kit-grade's working directory
     std::map<std::string, std::string> env_set;  // added or replaced variables
     std::vector<std::string> env_unset;          // removed variables
-    std::filesystem::path log;                   // when set, the full combined output is written here
-    std::function<void(std::string_view)> on_line;  // called on the calling thread for each output line
-    std::size_t keep_bytes = 4U << 20U;             // at most this much output is kept in ProcessResult
+    std::filesystem::path log;  // when set, the full combined output is written here
+    std::function<void(std::string_view)>
+        on_line;                         // called on the calling thread for each output line
+    std::size_t keep_bytes = 4U << 20U;  // at most this much output is kept in ProcessResult
 };
 
 // What happened to the child. exit_code is 127 when the program could not be started.
@@ -30,7 +33,8 @@ struct ProcessResult {
 };
 
 // Runs argv[0] (searched in PATH) with stdout and stderr merged into one pipe and waits for it.
-// Safe to call from several threads at once; each call owns its child. Never throws for a failing child.
+// Safe to call from several threads at once; each call owns its child. Never throws for a failing
+// child.
 ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options = {});
 
 // Finds a program in PATH; returns an empty path when absent.

@@ -1,9 +1,11 @@
-// Report writers: Gradescope results.json, JUnit XML, Markdown summary, GitHub annotations and the terminal view.
+// Report writers: Gradescope results.json, JUnit XML, Markdown summary, GitHub annotations and the
+// terminal view.
 #include "report.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 #include <sstream>
 
@@ -26,12 +28,14 @@ const VariantOutcome* first_failure(const ItemResult& it) {
 
 std::string outcome_cell(const VariantOutcome& o) {
     if (o.state == "pass") {
-        return o.repeat > 1 ? "pass " + std::to_string(o.passed_runs) + "/" + std::to_string(o.repeat)
-                            : "pass";
+        return o.repeat > 1
+                   ? "pass " + std::to_string(o.passed_runs) + "/" + std::to_string(o.repeat)
+                   : "pass";
     }
     if (o.state == "fail") {
-        return o.repeat > 1 ? "FAIL " + std::to_string(o.passed_runs) + "/" + std::to_string(o.repeat)
-                            : "FAIL";
+        return o.repeat > 1
+                   ? "FAIL " + std::to_string(o.passed_runs) + "/" + std::to_string(o.repeat)
+                   : "FAIL";
     }
     if (o.state == "not-built") {
         return "no build";
@@ -50,7 +54,8 @@ std::string item_title(const ItemResult& it) {
 std::string item_output(const ItemResult& it) {
     std::ostringstream out;
     if (!it.graded) {
-        out << "Not graded here: " << (it.item.present ? "left out by --only." : "the hidden tests are not in this tree.")
+        out << "Not graded here: "
+            << (it.item.present ? "left out by --only." : "the hidden tests are not in this tree.")
             << "\n";
         return out.str();
     }
@@ -79,8 +84,8 @@ std::string item_output(const ItemResult& it) {
 }
 
 json finding_json(const Finding& f) {
-    json j = {{"tool", f.tool},   {"kind", f.kind},         {"message", f.message},
-              {"file", f.file},   {"line", f.line},         {"owner", owner_name(f.owner)},
+    json j = {{"tool", f.tool},   {"kind", f.kind},          {"message", f.message},
+              {"file", f.file},   {"line", f.line},          {"owner", owner_name(f.owner)},
               {"count", f.count}, {"signature", f.signature}};
     if (!f.function.empty()) {
         j["function"] = f.function;
@@ -102,13 +107,20 @@ std::string location(const Finding& f) {
 }
 
 std::string tool_label(const std::string& tool) {
-    if (tool == "asan") return "AddressSanitizer";
-    if (tool == "lsan") return "LeakSanitizer";
-    if (tool == "ubsan") return "UndefinedBehaviorSanitizer";
-    if (tool == "tsan") return "ThreadSanitizer";
-    if (tool == "tidy") return "clang-tidy";
-    if (tool == "flag") return "flagged";
-    if (tool == "compile") return "compiler";
+    if (tool == "asan")
+        return "AddressSanitizer";
+    if (tool == "lsan")
+        return "LeakSanitizer";
+    if (tool == "ubsan")
+        return "UndefinedBehaviorSanitizer";
+    if (tool == "tsan")
+        return "ThreadSanitizer";
+    if (tool == "tidy")
+        return "clang-tidy";
+    if (tool == "flag")
+        return "flagged";
+    if (tool == "compile")
+        return "compiler";
     return tool;
 }
 
@@ -164,7 +176,7 @@ std::string render_results_json(const GradeResult& r) {
     json out = {
         {"score", r.score},
         {"max_score", r.max_score},
-        {"execution_time", static_cast<int>(r.timings.total + 0.5)},
+        {"execution_time", std::lround(r.timings.total)},
         {"output", summary.str()},
         {"visibility", "visible"},
         {"stdout_visibility", "hidden"},
@@ -202,27 +214,29 @@ std::string render_junit(const GradeResult& r) {
     }
     std::ostringstream x;
     x << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-    x << "<testsuites name=\"" << xml_escape(r.lesson) << "\" tests=\"" << r.items.size() << "\" failures=\""
-      << failures << "\" skipped=\"" << skipped << "\">\n";
+    x << "<testsuites name=\"" << xml_escape(r.lesson) << "\" tests=\"" << r.items.size()
+      << "\" failures=\"" << failures << "\" skipped=\"" << skipped << "\">\n";
     x << "  <testsuite name=\"" << xml_escape(r.lesson) << "\" tests=\"" << r.items.size()
       << "\" failures=\"" << failures << "\" errors=\"0\" skipped=\"" << skipped << "\">\n";
     x << "    <properties>\n";
     x << "      <property name=\"impl\" value=\"" << xml_escape(r.impl) << "\"/>\n";
-    x << "      <property name=\"score\" value=\"" << format_points(r.score) << "/" << format_points(r.max_score)
-      << "\"/>\n";
+    x << "      <property name=\"score\" value=\"" << format_points(r.score) << "/"
+      << format_points(r.max_score) << "\"/>\n";
     x << "    </properties>\n";
     for (const auto& it : r.items) {
-        x << "    <testcase classname=\"" << xml_escape(r.lesson + ".task-" + it.item.task) << "\" name=\""
-          << xml_escape(it.item.name) << "\">\n";
+        x << "    <testcase classname=\"" << xml_escape(r.lesson + ".task-" + it.item.task)
+          << "\" name=\"" << xml_escape(it.item.name) << "\">\n";
         if (!it.graded) {
             x << "      <skipped message=\"" << xml_escape(item_output(it)) << "\"/>\n";
         } else if (!it.passed) {
             const VariantOutcome* f = first_failure(it);
             std::string msg = f != nullptr ? "[" + f->variant + "] " + f->reason : "failed";
-            x << "      <failure message=\"" << xml_escape(msg) << "\" type=\"" << (f != nullptr ? f->state : "fail")
-              << "\">" << xml_escape(cap_text(item_output(it), 16000)) << "</failure>\n";
+            x << "      <failure message=\"" << xml_escape(msg) << "\" type=\""
+              << (f != nullptr ? f->state : "fail") << "\">"
+              << xml_escape(cap_text(item_output(it), 16000)) << "</failure>\n";
         }
-        x << "      <system-out>" << xml_escape(cap_text(item_output(it), 16000)) << "</system-out>\n";
+        x << "      <system-out>" << xml_escape(cap_text(item_output(it), 16000))
+          << "</system-out>\n";
         x << "    </testcase>\n";
     }
     x << "  </testsuite>\n</testsuites>\n";
@@ -234,7 +248,8 @@ std::string render_markdown(const GradeResult& r) {
     bool full = r.max_score > 0 && r.score >= r.max_score;
     md << "## " << r.lesson << ": " << format_points(r.score) << " / " << format_points(r.max_score)
        << (full ? " :white_check_mark:" : "") << "\n\n";
-    md << "Implementation `" << r.impl << "`" << (r.bug.empty() ? "" : ", bug `" + r.bug + "`") << "; variants "
+    md << "Implementation `" << r.impl << "`" << (r.bug.empty() ? "" : ", bug `" + r.bug + "`")
+       << "; variants "
        << "`";
     for (std::size_t i = 0; i < r.variants.size(); ++i) {
         md << (i > 0 ? "," : "") << r.variants[i];
@@ -253,16 +268,19 @@ std::string render_markdown(const GradeResult& r) {
     }
     md << "\n";
     for (const auto& it : r.items) {
-        md << "| " << it.item.task << " | `" << it.item.name << "`" << (it.item.visibility == "hidden" ? " (hidden)" : "")
-           << " | " << (it.graded ? format_points(it.score) + "/" + format_points(it.item.points) : "not graded")
+        md << "| " << it.item.task << " | `" << it.item.name << "`"
+           << (it.item.visibility == "hidden" ? " (hidden)" : "") << " | "
+           << (it.graded ? format_points(it.score) + "/" + format_points(it.item.points)
+                         : "not graded")
            << " |";
         for (const auto& v : r.variants) {
             std::string cell = "-";
             for (const auto& o : it.outcomes) {
                 if (o.variant == v) {
                     cell = o.state == "pass" ? ":white_check_mark: " + outcome_cell(o)
-                           : (o.state == "fail" || o.state == "not-built") ? ":x: " + outcome_cell(o)
-                                                                           : outcome_cell(o);
+                           : (o.state == "fail" || o.state == "not-built")
+                               ? ":x: " + outcome_cell(o)
+                               : outcome_cell(o);
                 }
             }
             md << " " << cell << " |";
@@ -298,8 +316,8 @@ std::string render_markdown(const GradeResult& r) {
         for (const Finding* f : student) {
             std::string msg = f->message;
             std::replace(msg.begin(), msg.end(), '|', '/');
-            md << "| " << tool_label(f->tool) << " | `" << location(*f) << "` | " << msg << " | " << f->count
-               << "x |\n";
+            md << "| " << tool_label(f->tool) << " | `" << location(*f) << "` | " << msg << " | "
+               << f->count << "x |\n";
         }
         md << "\n" << r.tidy_policy << "\n\n";
     }
@@ -307,7 +325,8 @@ std::string render_markdown(const GradeResult& r) {
         md << "<details><summary>Instructor section: " << instructor.size()
            << " finding(s) only in provided or third-party code (not charged)</summary>\n\n";
         for (const Finding* f : instructor) {
-            md << "- " << tool_label(f->tool) << " `" << location(*f) << "`: " << f->message << "\n";
+            md << "- " << tool_label(f->tool) << " `" << location(*f) << "`: " << f->message
+               << "\n";
         }
         md << "\n</details>\n\n";
     }
@@ -322,12 +341,23 @@ std::string github_escape(const std::string& text, bool property) {
     std::string out;
     for (char c : text) {
         switch (c) {
-            case '%': out += "%25"; break;
-            case '\r': out += "%0D"; break;
-            case '\n': out += "%0A"; break;
-            case ':': out += property ? "%3A" : ":"; break;
-            case ',': out += property ? "%2C" : ","; break;
-            default: out += c;
+            case '%':
+                out += "%25";
+                break;
+            case '\r':
+                out += "%0D";
+                break;
+            case '\n':
+                out += "%0A";
+                break;
+            case ':':
+                out += property ? "%3A" : ":";
+                break;
+            case ',':
+                out += property ? "%2C" : ",";
+                break;
+            default:
+                out += c;
         }
     }
     return out;
@@ -350,7 +380,8 @@ std::string render_annotations(const GradeResult& r, std::size_t max_annotations
     for (const auto& f : r.findings) {
         add(f, (f.tool == "tidy" || f.tool == "flag") ? "warning" : "error");
     }
-    std::stable_sort(notes.begin(), notes.end(), [](const Note& a, const Note& b) { return a.rank < b.rank; });
+    std::stable_sort(notes.begin(), notes.end(),
+                     [](const Note& a, const Note& b) { return a.rank < b.rank; });
     std::ostringstream out;
     std::set<std::string> seen;
     std::size_t emitted = 0;
@@ -407,15 +438,19 @@ std::string render_text(const GradeResult& r, bool colour) {
     for (const auto& it : r.items) {
         std::string title = item_title(it) + (it.item.visibility == "hidden" ? " (hidden)" : "");
         out << pad(title, name_w + 2);
-        std::string pts = it.graded ? format_points(it.score) + "/" + format_points(it.item.points) : "n/g";
-        out << (it.graded ? (it.passed ? p("32", pad(pts, 10)) : p("31", pad(pts, 10))) : pad(pts, 10));
+        std::string pts =
+            it.graded ? format_points(it.score) + "/" + format_points(it.item.points) : "n/g";
+        out << (it.graded ? (it.passed ? p("32", pad(pts, 10)) : p("31", pad(pts, 10)))
+                          : pad(pts, 10));
         for (const auto& v : r.variants) {
             std::string cell = "-";
             std::string code = "2";
             for (const auto& o : it.outcomes) {
                 if (o.variant == v) {
                     cell = outcome_cell(o);
-                    code = o.state == "pass" ? "32" : (o.state == "fail" || o.state == "not-built") ? "31" : "2";
+                    code = o.state == "pass"                               ? "32"
+                           : (o.state == "fail" || o.state == "not-built") ? "31"
+                                                                           : "2";
                 }
             }
             out << p(code, pad(cell, 12));
@@ -439,7 +474,8 @@ std::string render_text(const GradeResult& r, bool colour) {
             auto lines = split_lines(f->excerpt);
             constexpr std::size_t shown = 8;
             for (std::size_t i = 0; i < lines.size() && i < shown; ++i) {
-                out << "      " << (lines[i].size() > 160 ? lines[i].substr(0, 160) + "..." : lines[i]) << "\n";
+                out << "      "
+                    << (lines[i].size() > 160 ? lines[i].substr(0, 160) + "..." : lines[i]) << "\n";
             }
             if (lines.size() > shown) {
                 out << "      [" << (lines.size() - shown) << " more lines in results.json]\n";
@@ -463,7 +499,8 @@ std::string render_text(const GradeResult& r, bool colour) {
     if (!student.empty()) {
         out << "\n" << p("1", "Findings in your code") << "\n";
         for (const Finding* f : student) {
-            out << "  " << p("33", tool_label(f->tool)) << " " << location(*f) << ": " << f->message;
+            out << "  " << p("33", tool_label(f->tool)) << " " << location(*f) << ": "
+                << f->message;
             if (f->count > 1) {
                 out << " (x" << f->count << ")";
             }
@@ -472,8 +509,9 @@ std::string render_text(const GradeResult& r, bool colour) {
         out << "  " << r.tidy_policy << "\n";
     }
     if (!instructor.empty()) {
-        out << "\n" << p("2", "Instructor section (provided or third-party code, not charged): " +
-                                  std::to_string(instructor.size()) + " finding(s), see results.json")
+        out << "\n"
+            << p("2", "Instructor section (provided or third-party code, not charged): " +
+                          std::to_string(instructor.size()) + " finding(s), see results.json")
             << "\n";
     }
     for (const auto& n : r.notes) {
@@ -483,13 +521,17 @@ std::string render_text(const GradeResult& r, bool colour) {
         out << "\n" << p("1;36", r.start_here) << "\n";
     }
     double overhead = r.timings.total - r.timings.configure - r.timings.build - r.timings.test;
-    out << "\n" << p("2", "time: " + format_seconds(r.timings.total) + " (configure " + format_seconds(r.timings.configure) +
-                              ", build " + format_seconds(r.timings.build) + ", tests " + format_seconds(r.timings.test) +
-                              ", tidy " + format_seconds(r.timings.tidy) + " alongside, grader " +
-                              format_seconds(std::max(0.0, overhead)) + ")")
+    out << "\n"
+        << p("2", "time: " + format_seconds(r.timings.total) + " (configure " +
+                      format_seconds(r.timings.configure) + ", build " +
+                      format_seconds(r.timings.build) + ", tests " +
+                      format_seconds(r.timings.test) + ", tidy " + format_seconds(r.timings.tidy) +
+                      " alongside, grader " + format_seconds(std::max(0.0, overhead)) + ")")
         << "\n";
     bool full = r.max_score > 0 && r.score >= r.max_score;
-    out << "\n" << p(full ? "1;32" : "1;31", "Score: " + format_points(r.score) + "/" + format_points(r.max_score))
+    out << "\n"
+        << p(full ? "1;32" : "1;31",
+             "Score: " + format_points(r.score) + "/" + format_points(r.max_score))
         << "\n";
     return out.str();
 }

@@ -1,4 +1,5 @@
-// The outcome of one grading run: per-item, per-variant states, findings and timings, as the reports read it.
+// The outcome of one grading run: per-item, per-variant states, findings and timings, as the
+// reports read it.
 #pragma once
 
 #include <map>
@@ -13,7 +14,8 @@ namespace kit::grade {
 // How one item fared in one variant.
 struct VariantOutcome {
     std::string variant;
-    // pass | fail | not-built (did not compile) | not-required (item skips this variant) | not-run (--only)
+    // pass | fail | not-built (did not compile) | not-required (item skips this variant) | not-run
+    // (--only)
     std::string state;
     int passed_runs = 0;
     int repeat = 1;
@@ -29,7 +31,8 @@ struct ItemResult {
     bool passed = false;
     double score = 0;
     std::vector<VariantOutcome> outcomes;
-    std::vector<std::string> student_files;  // student files the failure points at (for "start here")
+    std::vector<std::string>
+        student_files;  // student files the failure points at (for "start here")
 };
 
 struct Timings {
@@ -48,13 +51,13 @@ struct GradeResult {
     std::vector<ItemResult> items;
     double score = 0;
     double max_score = 0;
-    std::map<std::string, bool> built;               // variant -> its test binaries built
-    std::vector<Finding> compile_errors;             // first errors, student lines first
-    std::vector<Finding> findings;                   // sanitizer, tidy and flag findings, merged
-    std::vector<std::string> notes;                  // things the reader must know (calibration missing, ...)
-    std::string start_here;                          // one line: where to start, empty at full marks
-    std::string reproduce_all;                       // the command that grades again
-    std::string tidy_policy;                         // how tidy findings affect the score
+    std::map<std::string, bool> built;    // variant -> its test binaries built
+    std::vector<Finding> compile_errors;  // first errors, student lines first
+    std::vector<Finding> findings;        // sanitizer, tidy and flag findings, merged
+    std::vector<std::string> notes;       // things the reader must know (calibration missing, ...)
+    std::string start_here;               // one line: where to start, empty at full marks
+    std::string reproduce_all;            // the command that grades again
+    std::string tidy_policy;              // how tidy findings affect the score
     bool tidy_ran = false;
     Timings timings;
 };

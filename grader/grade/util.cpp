@@ -57,7 +57,8 @@ void write_file(const fs::path& path, std::string_view text) {
     }
     fs::rename(tmp, path, ec);
     if (ec) {
-        throw GradeError("cannot rename " + tmp.string() + " to " + path.string() + ": " + ec.message());
+        throw GradeError("cannot rename " + tmp.string() + " to " + path.string() + ": " +
+                         ec.message());
     }
 }
 
@@ -75,9 +76,9 @@ std::string to_hex(std::string_view bytes) {
 std::string hmac_sha256_hex(std::string_view key, std::string_view message) {
     std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
     unsigned int len = 0;
-    const unsigned char* result =
-        HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-             reinterpret_cast<const unsigned char*>(message.data()), message.size(), md.data(), &len);
+    const unsigned char* result = HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+                                       reinterpret_cast<const unsigned char*>(message.data()),
+                                       message.size(), md.data(), &len);
     if (result == nullptr) {
         throw GradeError("OpenSSL HMAC failed; reinstall libssl (ci/install-deps)");
     }
@@ -102,7 +103,8 @@ std::string random_secret_hex() {
     if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
         throw GradeError("OpenSSL RAND_bytes failed: the system has no entropy source available");
     }
-    std::string hex = to_hex(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+    std::string hex =
+        to_hex(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
     OPENSSL_cleanse(bytes.data(), bytes.size());
     return hex;
 }
@@ -152,8 +154,12 @@ std::string trim(std::string_view text) {
     return std::string(text.substr(b, e - b + 1));
 }
 
-bool starts_with(std::string_view text, std::string_view prefix) { return text.starts_with(prefix); }
-bool ends_with(std::string_view text, std::string_view suffix) { return text.ends_with(suffix); }
+bool starts_with(std::string_view text, std::string_view prefix) {
+    return text.starts_with(prefix);
+}
+bool ends_with(std::string_view text, std::string_view suffix) {
+    return text.ends_with(suffix);
+}
 
 std::string mask_addresses(std::string_view text) {
     static const std::regex hex("0x[0-9a-fA-F]+");
@@ -168,11 +174,21 @@ std::string xml_escape(std::string_view text) {
     for (char ch : text) {
         auto c = static_cast<unsigned char>(ch);
         switch (ch) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&apos;"; break;
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            case '\'':
+                out += "&apos;";
+                break;
             default:
                 // XML 1.0 forbids most control characters even when escaped.
                 if (c < 0x20 && ch != '\n' && ch != '\t' && ch != '\r') {
@@ -258,13 +274,14 @@ std::string shell_quote(std::string_view word) {
 
 std::string format_seconds(double seconds) {
     std::array<char, 32> buf{};
-    std::snprintf(buf.data(), buf.size(), seconds < 10 ? "%.1f s" : "%.0f s", seconds);
+    static_cast<void>(
+        std::snprintf(buf.data(), buf.size(), seconds < 10 ? "%.1f s" : "%.0f s", seconds));
     return buf.data();
 }
 
 std::string format_points(double points) {
     std::array<char, 32> buf{};
-    std::snprintf(buf.data(), buf.size(), "%.2f", points);
+    static_cast<void>(std::snprintf(buf.data(), buf.size(), "%.2f", points));
     std::string s = buf.data();
     while (s.find('.') != std::string::npos && (s.back() == '0' || s.back() == '.')) {
         bool dot = s.back() == '.';

@@ -1,4 +1,5 @@
-// kit-run's verdict files (one per item and variant) and their HMAC check against the per-run secret.
+// kit-run's verdict files (one per item and variant) and their HMAC check against the per-run
+// secret.
 #pragma once
 
 #include <filesystem>

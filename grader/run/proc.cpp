@@ -117,9 +117,9 @@ std::vector<TaskInfo> tasks_of(pid_t pid) {
         const std::string tid = it->path().filename().string();
         std::string comm;
         std::vector<std::string> fields;
-        std::string stat_path = base;
-        stat_path.append("/").append(tid).append("/stat");
-        if (!parse_stat(read_small_file(stat_path), comm, fields)) {
+        std::string task_dir = base;
+        task_dir.append("/").append(tid);
+        if (!parse_stat(read_small_file(task_dir + "/stat"), comm, fields)) {
             continue;
         }
         TaskInfo task;
@@ -128,7 +128,6 @@ std::vector<TaskInfo> tasks_of(pid_t pid) {
         task.comm = comm;
         task.state = fields[0].empty() ? '?' : fields[0][0];
         task.cpu_ticks = to_u64(fields[11]) + to_u64(fields[12]);
-        const std::string task_dir = base + "/" + tid;
         task.wchan = read_small_file(task_dir + "/wchan");
         const std::string syscall = read_small_file(task_dir + "/syscall");
         if (syscall.rfind("running", 0) == 0) {

@@ -1,4 +1,5 @@
-// kit-grade's parsers on real sanitizer reports (captured from tiny buggy programs), tidy output and flags.
+// kit-grade's parsers on real sanitizer reports (captured from tiny buggy programs), tidy output
+// and flags.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -29,7 +30,8 @@ kit::grade::SourceMap student_map(const fs::path& base = "/repo") {
 }
 
 TEST(GradeSanitizerLog, AsanHeapOverflowPointsAtFirstStudentFrame) {
-    auto findings = kit::grade::parse_sanitizer_log(data("grade_asan_heap_overflow.log"), student_map());
+    auto findings =
+        kit::grade::parse_sanitizer_log(data("grade_asan_heap_overflow.log"), student_map());
     ASSERT_EQ(findings.size(), 1U) << "hint: one ASan report must give one finding";
     const Finding& f = findings[0];
     EXPECT_EQ(f.tool, "asan");
@@ -38,7 +40,8 @@ TEST(GradeSanitizerLog, AsanHeapOverflowPointsAtFirstStudentFrame) {
     EXPECT_EQ(f.line, 3);
     EXPECT_EQ(f.owner, Owner::student);
     EXPECT_NE(f.message.find("READ of size 4"), std::string::npos) << f.message;
-    EXPECT_EQ(f.message.find("0x6"), std::string::npos) << "hint: addresses must be masked: " << f.message;
+    EXPECT_EQ(f.message.find("0x6"), std::string::npos)
+        << "hint: addresses must be masked: " << f.message;
 }
 
 TEST(GradeSanitizerLog, PathsRelativeToTheBuildDirMapIntoTheRepo) {
@@ -53,14 +56,16 @@ TEST(GradeSanitizerLog, PathsRelativeToTheBuildDirMapIntoTheRepo) {
         }
         rewritten += l + "\n";
     }
-    auto findings = kit::grade::parse_sanitizer_log(rewritten, student_map("/repo/build/starter-asan"));
+    auto findings =
+        kit::grade::parse_sanitizer_log(rewritten, student_map("/repo/build/starter-asan"));
     ASSERT_EQ(findings.size(), 1U);
     EXPECT_EQ(findings[0].file, "lessons/lesson7/src/overflow.cpp");
     EXPECT_EQ(findings[0].owner, Owner::student);
 }
 
 TEST(GradeSanitizerLog, TsanRaceAndLockOrderInversionAreSeparateFindings) {
-    auto findings = kit::grade::parse_sanitizer_log(data("grade_tsan_race_and_inversion.log"), student_map());
+    auto findings =
+        kit::grade::parse_sanitizer_log(data("grade_tsan_race_and_inversion.log"), student_map());
     ASSERT_EQ(findings.size(), 2U) << "hint: a data race and a lock-order inversion";
     EXPECT_EQ(findings[0].tool, "tsan");
     EXPECT_EQ(findings[0].kind, "data-race");
@@ -116,10 +121,12 @@ TEST(GradeSanitizerLog, ReportOnlyInProvidedCodeGoesToTheInstructor) {
     auto findings = kit::grade::parse_sanitizer_log(log, map);
     ASSERT_EQ(findings.size(), 1U);
     EXPECT_EQ(findings[0].owner, Owner::provided);
-    kit::grade::SourceMap outside{"/elsewhere", "/elsewhere", [](const std::string&) { return true; }};
+    kit::grade::SourceMap outside{"/elsewhere", "/elsewhere",
+                                  [](const std::string&) { return true; }};
     auto third = kit::grade::parse_sanitizer_log(log, outside);
     ASSERT_EQ(third.size(), 1U);
-    EXPECT_EQ(third[0].owner, Owner::student) << "relative paths resolve against the base directory";
+    EXPECT_EQ(third[0].owner, Owner::student)
+        << "relative paths resolve against the base directory";
 }
 
 TEST(GradeTidy, ParsesWarningsWithCheckNames) {
@@ -139,10 +146,12 @@ TEST(GradeTidy, ParsesWarningsWithCheckNames) {
 
 TEST(GradeCompileErrors, StudentErrorsFirstInPlainWords) {
     std::string log =
-        "[1/4] Compiling C++ object kit/liblesson7-student.a.p/..._lessons_lesson7_src_sum_squares.cpp.o\n"
+        "[1/4] Compiling C++ object "
+        "kit/liblesson7-student.a.p/..._lessons_lesson7_src_sum_squares.cpp.o\n"
         "FAILED: kit/x.o\n"
         "../../lessons/common/include/kit/a.hpp:1:1: error: provided thing broke\n"
-        "../../lessons/lesson7/src/sum_squares.cpp:7:12: error: 'sum' was not declared in this scope\n"
+        "../../lessons/lesson7/src/sum_squares.cpp:7:12: error: 'sum' was not declared in this "
+        "scope\n"
         "/usr/bin/ld: kit/y.o: in function `main':\n"
         "../../lessons/lesson7/tests/public/x_test.cpp:9: undefined reference to `lesson7::f()'\n";
     auto errs = kit::grade::parse_compile_errors(log, student_map("/repo/build/starter-plain"), 5);
@@ -169,7 +178,8 @@ TEST(GradeFlags, FlagsSuppressionsAddedByTheStudentOnly) {
     EXPECT_EQ(flags[1].kind, "constructor-attribute");
     EXPECT_EQ(flags[2].kind, "no_sanitize");
     EXPECT_EQ(flags[3].kind, "sanitizer-suppression");
-    EXPECT_EQ(kit::grade::scan_flags(student, "a.cpp", "").size(), 5U) << "without a baseline every line is flagged";
+    EXPECT_EQ(kit::grade::scan_flags(student, "a.cpp", "").size(), 5U)
+        << "without a baseline every line is flagged";
 }
 
 TEST(GradeManifest, StudentPathsInEveryEdition) {

@@ -1,4 +1,5 @@
-// kit-grade's reports: Gradescope results.json keys, well-formed JUnit XML, Markdown, annotation cap.
+// kit-grade's reports: Gradescope results.json keys, well-formed JUnit XML, Markdown, annotation
+// cap.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -62,17 +63,20 @@ TEST(GradeReport, ResultsJsonHasGradescopeKeys) {
     EXPECT_EQ(j["score"], 10);
     EXPECT_EQ(j["max_score"], 20);
     ASSERT_EQ(j["tests"].size(), 2U);
-    for (const char* key : {"name", "score", "max_score", "status", "output", "visibility", "tags"}) {
+    for (const char* key :
+         {"name", "score", "max_score", "status", "output", "visibility", "tags"}) {
         EXPECT_TRUE(j["tests"][0].contains(key)) << "missing tests[]." << key;
     }
     EXPECT_EQ(j["tests"][0]["status"], "passed");
     EXPECT_EQ(j["tests"][1]["status"], "failed");
-    EXPECT_EQ(j["tests"][1]["visibility"], "after_due_date") << "hint: hidden items are not shown before the due date";
+    EXPECT_EQ(j["tests"][1]["visibility"], "after_due_date")
+        << "hint: hidden items are not shown before the due date";
     EXPECT_EQ(j["extra_data"]["findings"]["student"].size(), 1U);
     EXPECT_EQ(j["extra_data"]["findings"]["instructor"].size(), 3U);
 }
 
-// A small well-formedness check: balanced tags, quoted attributes, only the five predefined entities.
+// A small well-formedness check: balanced tags, quoted attributes, only the five predefined
+// entities.
 bool well_formed_xml(const std::string& x, std::string& why) {
     std::vector<std::string> stack;
     std::size_t i = 0;
@@ -85,7 +89,8 @@ bool well_formed_xml(const std::string& x, std::string& why) {
         if (c == '&') {
             std::size_t semi = x.find(';', i);
             std::string ent = x.substr(i, semi - i + 1);
-            if (ent != "&amp;" && ent != "&lt;" && ent != "&gt;" && ent != "&quot;" && ent != "&apos;") {
+            if (ent != "&amp;" && ent != "&lt;" && ent != "&gt;" && ent != "&quot;" &&
+                ent != "&apos;") {
                 why = "bad entity " + ent;
                 return false;
             }
@@ -104,7 +109,11 @@ bool well_formed_xml(const std::string& x, std::string& why) {
                 return false;
             }
             if (x[end] == '"' || x[end] == '\'') {
-                quote = quote == 0 ? x[end] : (quote == x[end] ? 0 : quote);
+                if (quote == 0) {
+                    quote = x[end];
+                } else if (quote == x[end]) {
+                    quote = 0;
+                }
             }
             ++end;
         }

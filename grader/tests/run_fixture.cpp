@@ -53,6 +53,10 @@ void misbehave() {
         const char line[] =
             "KR1 9 done 1 1 0000000000000000000000000000000000000000000000000000000000000000\n";
         static_cast<void>(::write(4, line, sizeof line - 1));
+    } else if (m == "heap_overflow") {
+        std::vector<int> four(4);
+        volatile int* past = four.data() + 4;
+        *past = 1;  // AddressSanitizer reports a heap-buffer-overflow
     } else if (m == "segv") {
         static_cast<void>(std::raise(SIGSEGV));
     } else if (m == "hang_deadlock") {

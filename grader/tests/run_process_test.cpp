@@ -109,7 +109,7 @@ KitRun run_kit(const std::string& mode, const std::map<std::string, std::string>
     std::ifstream in(log);
     result.output.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     std::string error;
-    if (auto verdict = kit::read_json_file(out / "plain" / "item.json", error)) {
+    if (auto verdict = kit::read_json_file(out / env["KIT_VARIANT"] / "item.json", error)) {
         result.verdict = *verdict;
         EXPECT_TRUE(kit::verify_verdict(result.verdict, secret))
             << "hint: the verdict's HMAC is wrong";
@@ -326,6 +326,23 @@ TEST(KitRun, BadInputIsAOneLineError) {
     EXPECT_NE(run.output.find("KIT_TIMEOUT"), std::string::npos) << run.output;
     const auto missing = run_kit("", {}, {});
     EXPECT_EQ(missing.exit_status, 0);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool address_sanitizer = true;
+#else
+constexpr bool address_sanitizer = false;
+#endif
+
+TEST(KitRun, SanitizerReportLandsInItsLogAndFailsTheRun) {
+    if (!address_sanitizer) {
+        GTEST_SKIP()
+            << "needs an AddressSanitizer build (meson setup -Db_sanitize=address,undefined)";
+    }
+    const auto run = run_kit("heap_overflow", {{"KIT_VARIANT", "asan"}});
+    EXPECT_EQ(status_of(run), "sanitizer") << reason_of(run);
+    EXPECT_NE(reason_of(run).find("heap-buffer-overflow"), std::string::npos) << reason_of(run);
+    ASSERT_FALSE(run.verdict["runs"][0]["sanitizer_logs"].empty());
 }
 
 TEST(KitRun, MissingCommandIsReported) {

@@ -16,11 +16,12 @@
 namespace {
 
 void usage(std::FILE* out) {
-    std::fprintf(out,
-                 "usage: lesson7-downloader [--threads N] [URL...]\n"
-                 "Downloads every URL on a pool of N threads (default 20), printing 'url size' as\n"
-                 "each completes and the total time at the end. With no URL it starts a loopback\n"
-                 "HTTP server of its own and downloads 200 URLs from it.\n");
+    static_cast<void>(std::fprintf(
+        out,
+        "usage: lesson7-downloader [--threads N] [URL...]\n"
+        "Downloads every URL on a pool of N threads (default 20), printing 'url size' as\n"
+        "each completes and the total time at the end. With no URL it starts a loopback\n"
+        "HTTP server of its own and downloads 200 URLs from it.\n"));
 }
 
 }  // namespace
@@ -35,12 +36,17 @@ int main(int argc, char** argv) {
             return 0;
         }
         if (arg == "--threads") {
-            if (i + 1 >= argc || std::atoi(argv[i + 1]) <= 0) {
-                std::fprintf(stderr, "lesson7-downloader: --threads needs a positive number\n");
+            const char* text = i + 1 < argc ? argv[i + 1] : "";
+            char* end = nullptr;
+            const long n = std::strtol(text, &end, 10);
+            if (*text == '\0' || *end != '\0' || n <= 0 || n > 1000) {
+                static_cast<void>(std::fprintf(
+                    stderr, "lesson7-downloader: --threads needs a number from 1 to 1000\n"));
                 usage(stderr);
                 return 2;
             }
-            threads = static_cast<std::size_t>(std::atoi(argv[++i]));
+            threads = static_cast<std::size_t>(n);
+            ++i;
         } else {
             urls.emplace_back(arg);
         }
@@ -58,19 +64,20 @@ int main(int argc, char** argv) {
         std::size_t failed = 0;
         lesson7::download_all(pool, urls, [&failed](const lesson7::Download& d) {
             if (d.ok()) {
-                std::printf("%s %zu\n", d.url.c_str(), d.bytes);
+                static_cast<void>(std::printf("%s %zu\n", d.url.c_str(), d.bytes));
             } else {
                 ++failed;
-                std::printf("%s ERROR %s\n", d.url.c_str(), d.error.c_str());
+                static_cast<void>(std::printf("%s ERROR %s\n", d.url.c_str(), d.error.c_str()));
             }
         });
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        std::printf("total time %.3f s for %zu URLs on %zu threads (%zu failed)\n", seconds,
-                    urls.size(), threads, failed);
+        static_cast<void>(
+            std::printf("total time %.3f s for %zu URLs on %zu threads (%zu failed)\n", seconds,
+                        urls.size(), threads, failed));
         return failed == 0 ? 0 : 1;
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "lesson7-downloader: %s\n", e.what());
+        static_cast<void>(std::fprintf(stderr, "lesson7-downloader: %s\n", e.what()));
         return 2;
     }
 }

@@ -257,14 +257,16 @@ int main(int argc, char** argv) {
         return 1;
     }
     if (!LESSON7_BENCH_ASIO) {
-        std::fprintf(stderr,
-                     "lesson7-bench-executor: <asio.hpp> not found: asio peer skipped (apt install "
-                     "libasio-dev)\n");
+        static_cast<void>(std::fprintf(
+            stderr,
+            "lesson7-bench-executor: <asio.hpp> not found: asio peer skipped (apt install "
+            "libasio-dev)\n"));
     }
     if (!LESSON7_BENCH_TBB) {
-        std::fprintf(stderr,
-                     "lesson7-bench-executor: oneTBB not found: tbb peer skipped (apt install "
-                     "libtbb-dev)\n");
+        static_cast<void>(
+            std::fprintf(stderr,
+                         "lesson7-bench-executor: oneTBB not found: tbb peer skipped (apt install "
+                         "libtbb-dev)\n"));
     }
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();

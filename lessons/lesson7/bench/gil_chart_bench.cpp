@@ -20,6 +20,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <iomanip>
 #include <map>
 #include <numeric>
@@ -254,10 +255,20 @@ void measure(benchmark::State& state, Workload workload, Strategy strategy) {
 // Prints the usual console table, then each benchmark's speed relative to serial on its workload.
 class RatioReporter : public benchmark::ConsoleReporter {
   public:
+    // Colour only on a terminal and never under NO_COLOR (a custom reporter does not see
+    // --benchmark_color).
+    RatioReporter()
+        : ConsoleReporter(::isatty(STDOUT_FILENO) != 0 && std::getenv("NO_COLOR") == nullptr
+                              ? OO_ColorTabular
+                              : OO_Tabular) {}
+
     void ReportRuns(const std::vector<Run>& reports) override {
         ConsoleReporter::ReportRuns(reports);
+        // One figure per benchmark: the single run, or the median when repetitions are asked for.
         for (const Run& run : reports) {
-            if (run.run_type == Run::RT_Iteration) {
+            const bool single = run.run_type == Run::RT_Iteration && run.repetitions <= 1;
+            const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
+            if (single || median) {
                 times_.emplace_back(run.benchmark_name(), run.GetAdjustedRealTime());
             }
         }

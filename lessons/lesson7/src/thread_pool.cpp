@@ -18,8 +18,9 @@ namespace {
 
 // For the noexcept functions: an exception cannot leave them, so say it and stop.
 [[noreturn]] void not_implemented_noexcept(const char* what) noexcept {
-    std::fprintf(
-        stderr, "lesson7: %s is not implemented yet (lessons/lesson7/src/thread_pool.cpp)\n", what);
+    static_cast<void>(std::fprintf(
+        stderr, "lesson7: %s is not implemented yet (lessons/lesson7/src/thread_pool.cpp)\n",
+        what));
     std::abort();
 }
 

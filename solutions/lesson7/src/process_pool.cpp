@@ -204,6 +204,7 @@ ProcessPool::Worker ProcessPool::spawn_worker() {
         }
     }
     std::vector<char*> envp;
+    envp.reserve(env_storage.size() + 1);
     for (auto& s : env_storage) {
         envp.push_back(s.data());
     }

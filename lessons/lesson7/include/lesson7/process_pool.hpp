@@ -288,7 +288,7 @@ inline const int worker_hook = run_worker_if_requested();
 #define LESSON7_REGISTER_TASK(fn)                                                                \
     [[gnu::init_priority(                                                                        \
         200)]] static const ::lesson7::detail::TaskRegistration lesson7_task_registration_##fn { \
-#fn, &(fn)                                                                                 \
+#fn, &(fn)                                                                               \
     }
 
 // Worker processes that run registered functions; the same interface as ThreadPool, so switching

@@ -58,12 +58,16 @@ using ChunkBody = std::function<void(std::size_t begin, std::size_t end)>;
 // most one, in order (chunk k starts where chunk k-1 ends), and runs body(begin, end) once per
 // chunk, each chunk on its own new std::thread (so at most `threads` threads run `body`). Returns
 // after every thread has been joined; the caller's thread only waits. count == 0 starts no thread
-// and never calls body. `body` is shared by all threads: it must be safe to call concurrently, and
-// it must synchronise any state the chunks share. parallel_for does not copy it; it must stay alive
-// until the call returns. Throws std::invalid_argument (before starting any thread) when threads ==
-// 0. If one or more calls of body throw, every thread is still joined, then the exception of the
-// lowest-numbered chunk that threw is rethrown in the caller. If a thread cannot be started
-// (std::system_error), the threads already started are joined before that error propagates.
+// and never calls body.
+//
+// `body` is shared by all threads: it must be safe to call concurrently, and it must synchronise
+// any state the chunks share. parallel_for does not copy it; it must stay alive until the call
+// returns.
+//
+// Errors: threads == 0 throws std::invalid_argument before any thread starts. If calls of body
+// throw, every thread is still joined, then the exception of the lowest-numbered chunk that threw
+// is rethrown in the caller. If a thread cannot be started (std::system_error), the threads
+// already started are joined before that error propagates.
 void parallel_for(std::size_t count, unsigned threads, const ChunkBody& body);
 
 // Returns sum_of_squares(ns[i]) for every i, in input order, computed with parallel_for over the

@@ -55,8 +55,8 @@ class ErrorLog {
             } catch (...) {
                 text += ": (an exception not derived from std::exception)";
             }
-            static_cast<void>(
-                std::fprintf(stderr, "lesson7: exception reported by the pool: %s\n", text.c_str()));
+            static_cast<void>(std::fprintf(stderr, "lesson7: exception reported by the pool: %s\n",
+                                           text.c_str()));
             const std::lock_guard lock(mutex_);
             entries_.push_back(std::move(text));
         } catch (...) {  // out of memory while reporting: nothing better to do than drop it

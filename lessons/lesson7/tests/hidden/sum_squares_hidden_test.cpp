@@ -62,6 +62,7 @@ TEST(SumOfSquaresHidden, ConcurrentCallsDoNotInterfere) {
     // sum_of_squares must be a pure function: no static or global scratch state.
     const std::vector<std::uint64_t> ns{300'000, 300'001, 299'999, 123'457};
     std::vector<std::future<u128>> futures;
+    futures.reserve(ns.size());
     for (const std::uint64_t n : ns) {
         // std::async carries an exception (such as the starter's) back to get() instead of
         // terminating the test binary.

@@ -47,8 +47,8 @@ class Gate {
 };
 
 [[noreturn]] void die_hung(const char* what) {
-    std::fprintf(stderr, "FAILED (hung): %s\n", what);
-    std::fflush(stderr);
+    static_cast<void>(std::fprintf(stderr, "FAILED (hung): %s\n", what));
+    static_cast<void>(std::fflush(stderr));
     std::_Exit(1);
 }
 
@@ -71,6 +71,7 @@ TEST(ThreadPoolOrderingHidden, SingleWorkerRunsInFifoOrder) {
     ThreadPool pool(1);
     std::vector<int> order;  // only the one worker touches it
     std::vector<Future<void>> fs;
+    fs.reserve(500);
     for (int i = 0; i < 500; ++i) {
         fs.push_back(pool.submit([&order, i] { order.push_back(i); }));
     }
@@ -87,6 +88,7 @@ TEST(ThreadPoolOrderingHidden, SingleWorkerRunsInFifoOrder) {
 TEST(ThreadPoolOrderingHidden, MapLargeInputOddChunks) {
     ThreadPool pool(3);
     std::vector<std::string> items;
+    items.reserve(2000);
     for (int i = 0; i < 2000; ++i) {
         items.push_back(std::to_string(i));
     }
@@ -102,6 +104,7 @@ TEST(ThreadPoolOrderingHidden, MapLargeInputOddChunks) {
 TEST(ThreadPoolOrderingHidden, AsCompletedMixesDoneAndPending) {
     ThreadPool pool(1);
     std::vector<std::shared_ptr<Gate>> gates;
+    gates.reserve(4);
     for (int i = 0; i < 4; ++i) {
         gates.push_back(std::make_shared<Gate>());
     }
@@ -172,6 +175,7 @@ TEST(ThreadPoolExceptionsHidden, MapWaitsForEveryChunkBeforeRethrowing) {
 TEST(ThreadPoolExceptionsHidden, ManyThrowingTasksKeepThePoolAlive) {
     ThreadPool pool(2);
     std::vector<Future<int>> fs;
+    fs.reserve(200);
     for (int i = 0; i < 200; ++i) {
         fs.push_back(pool.submit([i]() -> int {
             if (i % 2 == 0) {
@@ -244,6 +248,7 @@ TEST(ThreadPoolShutdownHidden, ConcurrentShutdownsAreSafe) {
         pool.post([] {});
     }
     std::vector<std::thread> closers;
+    closers.reserve(3);
     for (int i = 0; i < 3; ++i) {
         closers.emplace_back([&pool, i] { pool.shutdown(i != 0, i == 2); });
     }

@@ -37,6 +37,7 @@ TEST(Downloader, FetchSizeThrowsOnHttpErrors) {
 TEST(Downloader, DownloadsTwoHundredUrlsOnTwentyThreads) {
     kit::HttpServer server;
     std::vector<std::string> urls;
+    urls.reserve(200);
     for (int i = 0; i < 200; ++i) {
         urls.push_back(server.url("/bytes/" + std::to_string((i * 37) % 5000)));
     }

@@ -88,6 +88,7 @@ TEST(ProcessPool, ArgumentsAndResultsCrossThePipes) {
 TEST(ProcessPool, MapKeepsOrder) {
     ProcessPool pool(2);
     std::vector<int> items;
+    items.reserve(25);
     for (int i = 0; i < 25; ++i) {
         items.push_back(i % 15);
     }

@@ -50,8 +50,8 @@ class Gate {
 
 // A deadlocked pool cannot even be destroyed: say what hung and end the process (the test fails).
 [[noreturn]] void die_hung(const char* what) {
-    std::fprintf(stderr, "FAILED (hung): %s\n", what);
-    std::fflush(stderr);
+    static_cast<void>(std::fprintf(stderr, "FAILED (hung): %s\n", what));
+    static_cast<void>(std::fflush(stderr));
     std::_Exit(1);
 }
 
@@ -75,6 +75,7 @@ TEST(ThreadPoolSubmit, RunsVoidTasksAndManyTasks) {
     ThreadPool pool(4);
     std::atomic<int> count{0};
     std::vector<Future<void>> fs;
+    fs.reserve(1000);
     for (int i = 0; i < 1000; ++i) {
         fs.push_back(pool.submit([&count] { count.fetch_add(1); }));
     }
@@ -136,6 +137,7 @@ TEST(ThreadPoolSubmit, ThrowingPostedTaskIsReported) {
 TEST(ThreadPoolMap, KeepsInputOrder) {
     ThreadPool pool(3);
     std::vector<int> items;
+    items.reserve(101);
     for (int i = 0; i < 101; ++i) {
         items.push_back(i);
     }
@@ -183,6 +185,7 @@ TEST(AsCompleted, YieldsFuturesInCompletionOrder) {
     // One worker, and each task finishes only when the test lets it: the completion order is
     // exactly the order in which the gates open, 2, 0, 3, 1.
     std::vector<std::shared_ptr<Gate>> gates;
+    gates.reserve(4);
     std::vector<Future<int>> fs;
     for (int i = 0; i < 4; ++i) {
         gates.push_back(std::make_shared<Gate>());
@@ -213,6 +216,7 @@ TEST(AsCompleted, YieldsFuturesInCompletionOrder) {
 TEST(AsCompleted, AlreadyDoneFuturesComeInTheOrderTheyFinished) {
     ThreadPool pool(1);
     std::vector<std::shared_ptr<Gate>> gates;
+    gates.reserve(5);
     for (int i = 0; i < 5; ++i) {
         gates.push_back(std::make_shared<Gate>());
     }
@@ -324,6 +328,7 @@ TEST(ThreadPoolShutdown, SubmitAfterShutdownThrows) {
 TEST(ThreadPoolShutdown, WaitRunsEverythingQueued) {
     std::atomic<int> ran{0};
     std::vector<Future<void>> fs;
+    fs.reserve(200);
     {
         ThreadPool pool(2);
         for (int i = 0; i < 200; ++i) {
@@ -349,6 +354,7 @@ TEST(ThreadPoolShutdown, CancelPendingCancelsQueuedTasks) {
     });
     started.wait();
     std::vector<Future<int>> queued;
+    queued.reserve(5);
     for (int i = 0; i < 5; ++i) {
         queued.push_back(pool.submit([] { return 2; }));
     }
