@@ -278,12 +278,13 @@ std::vector<std::string> child_environment(char** environ_in, const std::string&
     }
     if (!sanitizer_dir.empty()) {
         // Later flags win, so an appended log_path overrides any earlier one.
-        std::vector<std::string> tools;
-        if (config.variant == "asan" || config.variant.empty()) {
+        // The variant's tools; when the variant is unknown or says plain for a sanitizer binary,
+        // all of them (an option for a tool the binary lacks is never read).
+        std::vector<std::string> tools = {"ASAN", "UBSAN", "LSAN", "TSAN"};
+        if (config.variant == "asan") {
             tools = {"ASAN", "UBSAN", "LSAN"};
-        }
-        if (config.variant == "tsan" || config.variant.empty()) {
-            tools.insert(tools.end(), {"TSAN", "UBSAN"});
+        } else if (config.variant == "tsan") {
+            tools = {"TSAN", "UBSAN"};
         }
         for (const auto& tool : tools) {
             const std::string name = tool + "_OPTIONS";

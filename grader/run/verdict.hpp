@@ -33,7 +33,8 @@ nlohmann::json judge_run(int index, const RawRun& raw, const RecordCheck& record
 // The environment the test gets: kit-run's own minus KIT_RUN_SECRET, KIT_OUT, KIT_TIMEOUTS and
 // anything named like a credential (*SECRET*, *TOKEN*, *PASSWORD*, *PASSWD*, *CREDENTIAL*,
 // *PRIVATE*, *_KEY, *_KEY_*), plus log_path=<sanitizer_dir>/<tool> appended to each
-// *SAN_OPTIONS the variant uses when `sanitizer_dir` is not empty.
+// *SAN_OPTIONS the variant uses (all four when the variant is not asan or tsan) when
+// `sanitizer_dir` is not empty.
 std::vector<std::string> child_environment(char** environ_in, const std::string& sanitizer_dir,
                                            const Config& config);
 

@@ -25,6 +25,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool address_sanitizer = true;
+#else
+constexpr bool address_sanitizer = false;
+#endif
+
 const std::string secret(64, '7');
 std::atomic<pid_t> last_kit_run{0};  // the pid of the kit-run that run_kit() started last
 
@@ -195,14 +201,6 @@ TEST(KitRun, ExitInStaticInitialiserHasNoRecord) {
     EXPECT_NE(reason_of(run).find("static initialiser"), std::string::npos) << reason_of(run);
 }
 
-TEST(KitRun, FilterChangedBeforeMainCannotSkipTests) {
-    // InitGoogleTest re-reads --gtest_filter after static initialisers; the record check would
-    // catch any other change (Record.ChangedFilterIsRejected).
-    const auto run = run_kit("static_filter");
-    EXPECT_EQ(status_of(run), "pass") << reason_of(run);
-    EXPECT_EQ(run.verdict["runs"][0]["cases_passed"].size(), 3U);
-}
-
 TEST(KitRun, ForgedRecordLineIsABadRecord) {
     const auto run = run_kit("forge");
     EXPECT_EQ(status_of(run), "bad_record") << reason_of(run);
@@ -230,8 +228,9 @@ TEST(KitRun, ProgramWithoutTestMainHasNoRecord) {
 
 TEST(KitRun, CrashIsReportedWithTheCase) {
     const auto run = run_kit("segv");
-    EXPECT_EQ(status_of(run), "crash");
-    EXPECT_NE(reason_of(run).find("SIGSEGV"), std::string::npos) << reason_of(run);
+    // AddressSanitizer catches the signal itself and reports it.
+    EXPECT_EQ(status_of(run), address_sanitizer ? "sanitizer" : "crash");
+    EXPECT_NE(reason_of(run).find("SEGV"), std::string::npos) << reason_of(run);
     EXPECT_NE(reason_of(run).find("Fixture.Second"), std::string::npos) << reason_of(run);
 }
 
@@ -327,12 +326,6 @@ TEST(KitRun, BadInputIsAOneLineError) {
     const auto missing = run_kit("", {}, {});
     EXPECT_EQ(missing.exit_status, 0);
 }
-
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool address_sanitizer = true;
-#else
-constexpr bool address_sanitizer = false;
-#endif
 
 TEST(KitRun, SanitizerReportLandsInItsLogAndFailsTheRun) {
     if (!address_sanitizer) {

@@ -50,7 +50,7 @@ LESSON7_REGISTER_TASK(echo_bytes);
 // --- 1 M empty detached tasks: the queue's own cost -------------------------------------------
 
 void BM_Detached_Reference(benchmark::State& state) {
-    for (auto _ : state) {
+    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): Google Benchmark's loop
         lesson7::ThreadPool pool(kThreads);
         for (std::int64_t i = 0; i < kTasks; ++i) {
             pool.post([] {});
@@ -63,7 +63,7 @@ BENCHMARK(BM_Detached_Reference)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 #if LESSON7_BENCH_ASIO
 void BM_Detached_Asio(benchmark::State& state) {
-    for (auto _ : state) {
+    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): Google Benchmark's loop
         asio::thread_pool pool(kThreads);
         for (std::int64_t i = 0; i < kTasks; ++i) {
             asio::post(pool, [] {});
@@ -79,7 +79,7 @@ BENCHMARK(BM_Detached_Asio)->Unit(benchmark::kMillisecond)->UseRealTime();
 void BM_Detached_Tbb(benchmark::State& state) {
     // The arena has 2 slots: the calling thread takes part, as oneTBB's callers always do.
     tbb::task_arena arena(static_cast<int>(kThreads));
-    for (auto _ : state) {
+    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): Google Benchmark's loop
         arena.execute([] {
             tbb::task_group group;
             for (std::int64_t i = 0; i < kTasks; ++i) {
@@ -99,7 +99,7 @@ void BM_Futures_Reference(benchmark::State& state) {
     lesson7::ThreadPool pool(kThreads);
     std::vector<lesson7::Future<int>> futures;
     futures.reserve(kTasks);
-    for (auto _ : state) {
+    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): Google Benchmark's loop
         futures.clear();
         for (std::int64_t i = 0; i < kTasks; ++i) {
             futures.push_back(pool.submit([] { return 1; }));
@@ -119,7 +119,7 @@ void BM_Futures_AsioPackagedTask(benchmark::State& state) {
     asio::thread_pool pool(kThreads);
     std::vector<std::future<int>> futures;
     futures.reserve(kTasks);
-    for (auto _ : state) {
+    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): Google Benchmark's loop
         futures.clear();
         for (std::int64_t i = 0; i < kTasks; ++i) {
             auto task = std::make_shared<std::packaged_task<int()>>([] { return 1; });
@@ -179,7 +179,7 @@ void BM_Speedup10us(benchmark::State& state) {
     lesson7::ThreadPool pool(kThreads);
     double serial_s = 0;
     double pool_s = 0;
-    for (auto _ : state) {
+    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): Google Benchmark's loop
         auto t0 = std::chrono::steady_clock::now();
         for (int i = 0; i < kWork; ++i) {
             spin(rounds);
@@ -205,7 +205,7 @@ BENCHMARK(BM_Speedup10us)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterati
 // --- the process pool: start-up and a round trip -------------------------------------------------
 
 void BM_ProcessPool_Startup(benchmark::State& state) {
-    for (auto _ : state) {
+    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): Google Benchmark's loop
         lesson7::ProcessPool pool(kThreads);
         // One task per worker proves both started; then shutdown reaps them.
         auto a = pool.submit(echo_int, 1);
@@ -218,7 +218,7 @@ BENCHMARK(BM_ProcessPool_Startup)->Unit(benchmark::kMillisecond)->UseRealTime();
 void BM_ProcessPool_RoundTrip(benchmark::State& state) {
     lesson7::ProcessPool pool(1);
     int i = 0;
-    for (auto _ : state) {
+    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): Google Benchmark's loop
         benchmark::DoNotOptimize(pool.submit(echo_int, ++i).get());
     }
     state.SetItemsProcessed(state.iterations());
@@ -228,7 +228,7 @@ BENCHMARK(BM_ProcessPool_RoundTrip)->Unit(benchmark::kMicrosecond)->UseRealTime(
 void BM_ThreadPool_RoundTrip(benchmark::State& state) {
     lesson7::ThreadPool pool(1);
     int i = 0;
-    for (auto _ : state) {
+    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): Google Benchmark's loop
         benchmark::DoNotOptimize(pool.submit(echo_int, ++i).get());
     }
     state.SetItemsProcessed(state.iterations());
@@ -238,7 +238,7 @@ BENCHMARK(BM_ThreadPool_RoundTrip)->Unit(benchmark::kMicrosecond)->UseRealTime()
 void BM_ProcessPool_Bytes(benchmark::State& state) {
     lesson7::ProcessPool pool(1);
     const std::string payload(static_cast<std::size_t>(state.range(0)), 'x');
-    for (auto _ : state) {
+    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): Google Benchmark's loop
         benchmark::DoNotOptimize(pool.submit(echo_bytes, payload).get().size());
     }
     state.SetBytesProcessed(state.iterations() * state.range(0) * 2);  // there and back

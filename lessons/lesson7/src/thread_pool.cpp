@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace lesson7 {
 
@@ -40,7 +41,7 @@ bool StateBase::start() {
 // in a try/catch that reports to log_ ("done callback"). Why not under the lock? A callback may
 // call get() or add_done_callback() on this same future, and those take mutex_.
 void StateBase::finish(std::exception_ptr error) noexcept {
-    static_cast<void>(error);
+    static_cast<void>(std::move(error));
     not_implemented_noexcept("StateBase::finish");
 }
 
@@ -77,7 +78,7 @@ std::uint64_t StateBase::completion_stamp() const {
 // If already done, run it now, in this thread, after releasing the lock, in a try/catch that
 // reports to log_.
 void StateBase::add_done_callback(std::function<void()> callback) {
-    static_cast<void>(callback);
+    static_cast<void>(std::move(callback));
     not_implemented("StateBase::add_done_callback");
 }
 
@@ -132,7 +133,7 @@ ThreadPool::~ThreadPool() = default;
 // call per task. Check stopping_ under the SAME lock as the push: checked outside, a job can
 // slip in after the workers have left and its future never completes.
 void ThreadPool::enqueue(Job job) {
-    static_cast<void>(job);
+    static_cast<void>(std::move(job));
     static_cast<void>(stopping_);
     not_implemented("ThreadPool::enqueue (submit/post)");
 }

@@ -29,7 +29,7 @@ LESSON7_REGISTER_TASK(square);
 
 int crash_if_negative(int n) {
     if (n < 0) {
-        ::raise(SIGKILL);
+        static_cast<void>(::raise(SIGKILL));
     }
     return n;
 }
@@ -40,7 +40,7 @@ int exit_now(int code) {
 }
 LESSON7_REGISTER_TASK(exit_now);
 
-std::pair<int, std::string> tag(std::pair<int, std::string> p) {
+std::pair<int, std::string> tag(const std::pair<int, std::string>& p) {
     return {p.first + 1, p.second + "!"};
 }
 LESSON7_REGISTER_TASK(tag);

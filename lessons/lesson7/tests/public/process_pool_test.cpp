@@ -52,7 +52,7 @@ int fails(int n) {
 LESSON7_REGISTER_TASK(fails);
 
 int dies(int /*unused*/) {
-    ::raise(SIGKILL);
+    static_cast<void>(::raise(SIGKILL));
     return 0;
 }
 LESSON7_REGISTER_TASK(dies);
