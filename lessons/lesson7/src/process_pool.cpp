@@ -87,7 +87,7 @@ ProcessPool::Worker ProcessPool::spawn_worker() {
 // TODO(lesson7): under mutex_: throw PoolShutDownError if stopping_, else queue the request. Then
 // write one byte to wake_write_ so the I/O thread looks at the queue.
 void ProcessPool::enqueue(Request req) {
-    static_cast<void>(std::move(req));
+    [[maybe_unused]] const Request dropped = std::move(req);
     not_implemented("ProcessPool::enqueue (submit/map)");
 }
 

@@ -41,7 +41,7 @@ bool StateBase::start() {
 // in a try/catch that reports to log_ ("done callback"). Why not under the lock? A callback may
 // call get() or add_done_callback() on this same future, and those take mutex_.
 void StateBase::finish(std::exception_ptr error) noexcept {
-    static_cast<void>(std::move(error));
+    [[maybe_unused]] const std::exception_ptr dropped = std::move(error);
     not_implemented_noexcept("StateBase::finish");
 }
 
@@ -78,7 +78,7 @@ std::uint64_t StateBase::completion_stamp() const {
 // If already done, run it now, in this thread, after releasing the lock, in a try/catch that
 // reports to log_.
 void StateBase::add_done_callback(std::function<void()> callback) {
-    static_cast<void>(std::move(callback));
+    [[maybe_unused]] const std::function<void()> dropped = std::move(callback);
     not_implemented("StateBase::add_done_callback");
 }
 
@@ -133,7 +133,7 @@ ThreadPool::~ThreadPool() = default;
 // call per task. Check stopping_ under the SAME lock as the push: checked outside, a job can
 // slip in after the workers have left and its future never completes.
 void ThreadPool::enqueue(Job job) {
-    static_cast<void>(std::move(job));
+    [[maybe_unused]] const Job dropped = std::move(job);
     static_cast<void>(stopping_);
     not_implemented("ThreadPool::enqueue (submit/post)");
 }

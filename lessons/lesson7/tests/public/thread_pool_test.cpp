@@ -191,6 +191,7 @@ TEST(AsCompleted, YieldsFuturesInCompletionOrder) {
         gates.push_back(std::make_shared<Gate>());
     }
     const std::vector<int> order{2, 0, 3, 1};
+    fs.reserve(order.size());
     for (int i : order) {
         fs.push_back(pool.submit([gate = gates[static_cast<std::size_t>(i)], i] {
             gate->wait();
