@@ -1,4 +1,5 @@
-// Adversarial case edit_tests: an edited copy of the provided header (--pristine grading uses the canonical one).
+// Adversarial case edit_tests: an edited copy of the provided header (--pristine grading uses the
+// canonical one).
 #pragma once
 
 #include <cstddef>
