@@ -2,6 +2,8 @@
 // threading.
 #include "lesson7/thread_pool.hpp"
 
+#include "../public/pool_test_support.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -24,33 +26,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr auto kPatience = 10s;
-
-class Gate {
-  public:
-    void open() {
-        {
-            const std::lock_guard lock(mutex_);
-            open_ = true;
-        }
-        cv_.notify_all();
-    }
-    void wait() {
-        std::unique_lock lock(mutex_);
-        cv_.wait(lock, [this] { return open_; });
-    }
-
-  private:
-    std::mutex mutex_;
-    std::condition_variable cv_;
-    bool open_ = false;
-};
-
-[[noreturn]] void die_hung(const char* what) {
-    static_cast<void>(std::fprintf(stderr, "FAILED (hung): %s\n", what));
-    static_cast<void>(std::fflush(stderr));
-    std::_Exit(1);
-}
+using test_support::die_hung;
+using test_support::Gate;
+using test_support::kPatience;
 
 // Waits (bounded) until `pool` reports `n` idle workers: they are then blocked in their wait.
 void wait_until_idle(const ThreadPool& pool, std::size_t n) {

@@ -2,6 +2,8 @@
 // shutdown.
 #include "lesson7/thread_pool.hpp"
 
+#include "pool_test_support.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -24,43 +26,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A bounded wait for things that must happen: a correct pool is far quicker; a broken one hangs.
-constexpr auto kPatience = 10s;
-
-// A door that tasks wait behind until the test opens it (a latch that can be opened once).
-class Gate {
-  public:
-    void open() {
-        {
-            const std::lock_guard lock(mutex_);
-            open_ = true;
-        }
-        cv_.notify_all();
-    }
-    void wait() {
-        std::unique_lock lock(mutex_);
-        cv_.wait(lock, [this] { return open_; });
-    }
-
-  private:
-    std::mutex mutex_;
-    std::condition_variable cv_;
-    bool open_ = false;
-};
-
-// A deadlocked pool cannot even be destroyed: say what hung and end the process (the test fails).
-[[noreturn]] void die_hung(const char* what) {
-    static_cast<void>(std::fprintf(stderr, "FAILED (hung): %s\n", what));
-    static_cast<void>(std::fflush(stderr));
-    std::_Exit(1);
-}
-
-template <class T>
-void expect_done_soon(const Future<T>& f, const char* hint) {
-    if (!f.wait_for(kPatience)) {
-        die_hung(hint);
-    }
-}
+using test_support::die_hung;
+using test_support::expect_done_soon;
+using test_support::Gate;
+using test_support::kPatience;
 
 TEST(ThreadPoolSubmit, ReturnsTheValue) {
     ThreadPool pool(2);
