@@ -401,7 +401,10 @@ class ProcessPool {
         auto state = std::make_shared<detail::State<R>>(log_);
         detail::State<R>* raw = state.get();
         Request req{std::move(frame), state, [raw](std::string_view bytes) {
-                        if constexpr (!std::is_void_v<R>) {
+                        if constexpr (std::is_void_v<R>) {
+                            static_cast<void>(raw);  // a void task has no value to decode
+                            static_cast<void>(bytes);
+                        } else {
                             wire::Reader in(bytes);
                             raw->set_value(wire::decode<R>(in));
                         }

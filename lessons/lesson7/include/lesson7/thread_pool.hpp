@@ -343,6 +343,7 @@ class ThreadPool {
         detail::State<R>* raw = state.get();
         Job job{[raw, fn = std::forward<F>(f), ... a = std::forward<Args>(args)]() mutable {
                     if constexpr (std::is_void_v<R>) {
+                        static_cast<void>(raw);  // a void task has no value to store
                         std::invoke(fn, a...);
                     } else {
                         raw->set_value(std::invoke(fn, a...));
