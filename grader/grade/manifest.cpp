@@ -61,15 +61,10 @@ std::vector<std::string> compiled_student_files(const Manifest& manifest) {
     for (const auto& path : manifest.student) {
         std::string file = std::filesystem::path(path).filename().string();
         std::string compiled = path;
-        if (manifest.impl == "solution") {
+        // A bug-zoo build compiles the reference with the bug's patch applied (in the build dir),
+        // so the reference file is the source the student-owned lines come from.
+        if (manifest.impl == "solution" || !manifest.bug.empty()) {
             compiled = manifest.solution_dir + "/" + file;
-        }
-        if (!manifest.bug.empty()) {
-            for (const auto& b : manifest.bugs) {
-                if (b.name == manifest.bug && b.file == file) {
-                    compiled = manifest.dir + "/bugs/" + b.name + "/" + file;
-                }
-            }
         }
         out.push_back(compiled);
     }
@@ -85,9 +80,7 @@ bool is_student_path(const Manifest& manifest, const std::string& relative_path)
         if (sp.filename() != file) {
             continue;
         }
-        if (parent == sp.parent_path().string() || parent == manifest.solution_dir ||
-            (starts_with(parent, manifest.dir + "/bugs/") &&
-             parent.find('/', manifest.dir.size() + 6) == std::string::npos)) {
+        if (parent == sp.parent_path().string() || parent == manifest.solution_dir) {
             return true;
         }
     }

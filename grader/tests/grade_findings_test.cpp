@@ -191,11 +191,12 @@ TEST(GradeManifest, StudentPathsInEveryEdition) {
         "test");
     auto files = kit::grade::compiled_student_files(m);
     ASSERT_EQ(files.size(), 2U);
-    EXPECT_EQ(files[0], "lessons/lesson7/bugs/overflow64/sum_squares.cpp");
+    EXPECT_EQ(files[0], "solutions/lesson7/src/sum_squares.cpp")
+        << "a bug-zoo build compiles the reference with the bug's patch applied";
     EXPECT_EQ(files[1], "solutions/lesson7/src/thread_pool.cpp");
     EXPECT_TRUE(kit::grade::is_student_path(m, "lessons/lesson7/src/thread_pool.cpp"));
     EXPECT_TRUE(kit::grade::is_student_path(m, "solutions/lesson7/src/thread_pool.cpp"));
-    EXPECT_TRUE(kit::grade::is_student_path(m, "lessons/lesson7/bugs/overflow64/sum_squares.cpp"));
+    EXPECT_FALSE(kit::grade::is_student_path(m, "lessons/lesson7/bugs/overflow64.patch"));
     EXPECT_FALSE(kit::grade::is_student_path(m, "lessons/lesson7/tests/public/thread_pool.cpp"));
     EXPECT_FALSE(kit::grade::is_student_path(m, "lessons/lesson7/include/lesson7/thread_pool.hpp"));
 }
