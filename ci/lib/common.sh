@@ -27,36 +27,29 @@ configure() {
     fi
 }
 
-# gtest_matches NAME FILTER: does the gtest filter (POS1:POS2-NEG1:NEG2) select the test NAME (Suite.Case)?
-gtest_matches() {
-    local name=$1 filter=$2 pos neg p hit=0
-    pos=${filter%%-*}
-    neg=
-    [[ $filter == *-* ]] && neg=${filter#*-}
-    [ -n "$pos" ] || pos='*'
-    local IFS=':'
-    for p in $pos; do
-        # shellcheck disable=SC2053  # the right side is a glob on purpose
-        [[ $name == $p ]] && hit=1
-    done
-    [ "$hit" = 1 ] || return 1
-    for p in $neg; do
-        # shellcheck disable=SC2053
-        [[ $name == $p ]] && return 1
-    done
-    return 0
-}
+# The clang tools are pinned to one major version, so the format and tidy checks give the same verdict on
+# Debian 12, Debian 13 and Ubuntu 24.04 (all three ship it; versions format and check differently).
+# ci/install-deps installs clang-format-19 and clang-tidy-19.
+llvm_pin=19
+# shellcheck disable=SC2034  # read by the scripts that source this file
+clang_format="clang-format-$llvm_pin" clang_tidy="clang-tidy-$llvm_pin"
 
-# gtest_cases BINARY: every test case of a gtest binary as Suite.Case, one per line.
-gtest_cases() {
-    local suite='' line
-    "$1" --gtest_list_tests | while IFS= read -r line; do
-        line=${line%%#*}
-        if [[ $line == "  "* ]]; then
-            line=${line//[[:space:]]/}
-            echo "$suite$line"
-        elif [ -n "${line//[[:space:]]/}" ]; then
-            suite=${line//[[:space:]]/}
+# use_pinned_llvm: put build/pinned-bin first on PATH, where clang-tidy and clang-format are the pinned
+# versions, so that tools which look for plain "clang-tidy" (kit-grade) run the pinned one too.
+use_pinned_llvm() {
+    local bin=$kit_root/build/pinned-bin tool
+    mkdir -p "$bin"
+    for tool in clang-tidy clang-format; do
+        if command -v "$tool-$llvm_pin" >/dev/null 2>&1; then
+            ln -sfn "$(command -v "$tool-$llvm_pin")" "$bin/$tool"
         fi
     done
+    PATH=$bin:$PATH
+    export PATH
+}
+
+# lessons_of BUILDDIR: every lesson declared in lessons/meson.build, as the configured BUILDDIR's Meson
+# wrote them (kit/lessons.json).
+lessons_of() {
+    kitjson lessons "$1/kit/lessons.json"
 }

@@ -10,45 +10,85 @@ namespace kit::grade {
 
 using nlohmann::json;
 
+namespace {
+
+// Every key is required: kit/meson.build writes all of them, with the declaration's defaults
+// already applied (the schema there is the one place defaults live). A missing key means a manifest
+// from another version of the kit, never "use a default".
+template <class T>
+T need(const json& j, const char* key, const std::string& where) {
+    if (!j.contains(key)) {
+        throw GradeError(where + " has no \"" + key + "\"");
+    }
+    return j.at(key).get<T>();
+}
+
+}  // namespace
+
 Manifest parse_manifest(const std::string& text, const std::string& source) {
+    const std::string again =
+        "; delete its build directory and grade again to regenerate it with this kit's Meson files";
     try {
         json j = json::parse(text);
         Manifest m;
-        m.name = j.at("name").get<std::string>();
-        m.dir = j.at("dir").get<std::string>();
-        m.impl = j.value("impl", "starter");
-        m.variant = j.value("variant", "plain");
-        m.bug = j.value("bug", "");
-        m.student = j.value("student", std::vector<std::string>{});
-        m.solution_dir = j.value("solution_dir", "solutions/" + m.name + "/src");
-        for (const auto& it : j.at("items")) {
+        if (!j.is_object() || !j.contains("format_version") ||
+            !j.at("format_version").is_number_integer()) {
+            throw GradeError("the lesson manifest " + source +
+                             " has no format_version: it was written by an older kit");
+        }
+        m.format_version = j.at("format_version").get<int>();
+        if (m.format_version != manifest_format_version) {
+            throw GradeError("the lesson manifest " + source + " has format_version " +
+                             std::to_string(m.format_version) + ", this kit-grade reads version " +
+                             std::to_string(manifest_format_version));
+        }
+        const std::string top = "the lesson manifest " + source;
+        m.name = need<std::string>(j, "name", top);
+        m.dir = need<std::string>(j, "dir", top);
+        m.declaration = need<std::string>(j, "declaration", top);
+        m.impl = need<std::string>(j, "impl", top);
+        m.variant = need<std::string>(j, "variant", top);
+        m.bug = need<std::string>(j, "bug", top);
+        m.student = need<std::vector<std::string>>(j, "student", top);
+        m.solution_dir = need<std::string>(j, "solution_dir", top);
+        m.tasks = need<std::vector<std::string>>(j, "tasks", top);
+        m.benchmarks = need<std::vector<std::string>>(j, "benchmarks", top);
+        m.apps = need<std::vector<std::string>>(j, "apps", top);
+        for (const auto& it : need<json>(j, "items", top)) {
             Item item;
-            item.name = it.at("name").get<std::string>();
-            item.test = it.value("test", m.name + "." + item.name);
-            item.task = it.value("task", "");
-            item.filter = it.value("filter", "*");
-            item.points = it.value("points", 0.0);
-            item.visibility = it.value("visibility", "public");
-            item.variants = it.value("variants", std::vector<std::string>{"plain", "asan", "tsan"});
-            item.repeat = std::max(1, it.value("repeat", 1));
-            item.timeout = it.value("timeout", 60.0);
-            item.binary = it.value("binary", m.name + "-" + item.visibility + "-tests");
-            item.present = it.value("present", true);
+            item.name = need<std::string>(it, "name", top + ": an item");
+            const std::string where = top + ": item " + item.name;
+            item.test = need<std::string>(it, "test", where);
+            item.task = need<std::string>(it, "task", where);
+            item.filter = need<std::string>(it, "filter", where);
+            if (item.filter.empty()) {
+                throw GradeError(where + " has an empty gtest filter");
+            }
+            item.points = need<double>(it, "points", where);
+            item.visibility = need<std::string>(it, "visibility", where);
+            item.variants = need<std::vector<std::string>>(it, "variants", where);
+            item.repeat = std::max(1, need<int>(it, "repeat", where));
+            item.timeout = need<double>(it, "timeout", where);
+            item.binary = need<std::string>(it, "binary", where);
+            item.present = need<bool>(it, "present", where);
             m.items.push_back(std::move(item));
         }
-        for (const auto& b : j.value("bugs", json::array())) {
+        for (const auto& b : need<json>(j, "bugs", top)) {
             Bug bug;
-            bug.name = b.value("name", "");
-            bug.file = b.value("file", "");
-            bug.items = b.value("items", std::vector<std::string>{});
-            bug.variant = b.value("variant", "plain");
-            bug.why = b.value("why", "");
+            bug.name = need<std::string>(b, "name", top + ": a bug");
+            const std::string where = top + ": bug " + bug.name;
+            bug.file = need<std::string>(b, "file", where);
+            bug.items = need<std::vector<std::string>>(b, "items", where);
+            bug.variant = need<std::string>(b, "variant", where);
+            bug.why = need<std::string>(b, "why", where);
             m.bugs.push_back(std::move(bug));
         }
         return m;
+    } catch (const GradeError& e) {
+        throw GradeError(std::string(e.what()) + again);
     } catch (const json::exception& e) {
-        throw GradeError("the lesson manifest " + source + " is not valid (" + e.what() +
-                         "); delete its build directory and grade again to regenerate it");
+        throw GradeError("the lesson manifest " + source + " is not valid (" + e.what() + ")" +
+                         again);
     }
 }
 

@@ -32,7 +32,11 @@ struct Bug {
     std::string why;
 };
 
+// The manifest format this kit-grade reads; kit/manifest.py writes the same number.
+inline constexpr int manifest_format_version = 1;
+
 struct Manifest {
+    int format_version = manifest_format_version;
     std::string name;
     std::string dir;   // "lessons/lesson7"
     std::string impl;  // "starter" or "solution"
@@ -42,9 +46,14 @@ struct Manifest {
     std::string solution_dir;
     std::vector<Item> items;
     std::vector<Bug> bugs;
+    std::string declaration;              // "lessons/lesson7/meson.build"
+    std::vector<std::string> tasks;       // every task of the items, sorted: "7.1", "7.2"
+    std::vector<std::string> benchmarks;  // benchmark targets, "lesson7-bench-gil_chart"
+    std::vector<std::string> apps;        // app targets, "lesson7-downloader"
 };
 
 // Parses a manifest file; throws GradeError saying which file is broken and how to regenerate it.
+// Every key is required and format_version must match: there are no defaults here.
 Manifest load_manifest(const std::filesystem::path& path);
 
 // Parses manifest JSON text (source names the origin for error messages).
