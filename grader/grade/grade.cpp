@@ -20,9 +20,10 @@
 #include <sstream>
 #include <thread>
 
+#include "common/hmac.hpp"
+#include "common/verdict.hpp"
 #include "process.hpp"
 #include "util.hpp"
-#include "verdict.hpp"
 
 namespace kit::grade {
 
@@ -327,20 +328,20 @@ struct VariantState {
     bool any_ok = false;
 };
 
-std::string plain_status(const RunRecord& run) {
+std::string plain_status(const RunVerdict& run) {
     if (!run.reason.empty()) {
         return run.reason;
     }
-    if (run.status == "timeout") {
+    if (run.status == RunStatus::timeout) {
         return "timed out";
     }
-    if (run.status == "crash") {
+    if (run.status == RunStatus::crash) {
         return "crashed (signal " + std::to_string(run.signal) + ")";
     }
-    if (run.status == "sanitizer") {
+    if (run.status == RunStatus::sanitizer) {
         return "a sanitizer reported an error";
     }
-    if (run.status == "no_record" || run.status == "bad_record") {
+    if (run.status == RunStatus::no_record || run.status == RunStatus::bad_record) {
         return "the test binary did not finish normally (no verified completion record)";
     }
     return "a test failed (exit status " + std::to_string(run.exit_code) + ")";
@@ -885,7 +886,7 @@ GradeResult grade(const Options& options) {
     fs::path timeouts = opt.out / "timeouts.json";
     write_file(timeouts, derive_timeouts(cal, m.items, opt.variants));
 
-    std::string secret = random_secret_hex();
+    std::string secret = random_hex(32);
     std::map<std::string, std::string> env = {{"KIT_OUT", (opt.out / "runs").string()},
                                               {"KIT_RUN_SECRET", secret},
                                               {"KIT_TIMEOUTS", timeouts.string()}};
@@ -935,7 +936,7 @@ GradeResult grade(const Options& options) {
                     const Verdict& v = vl.verdict;
                     int passed = 0;
                     for (const auto& run : v.runs) {
-                        passed += run.status == "pass" ? 1 : 0;
+                        passed += run.status == RunStatus::pass ? 1 : 0;
                     }
                     o.passed_runs = passed;
                     o.repeat = std::max(item.repeat, static_cast<int>(v.runs.size()));
@@ -945,7 +946,7 @@ GradeResult grade(const Options& options) {
                     if (!ok) {
                         o.reproduce = v.reproduce;
                         for (const auto& run : v.runs) {
-                            if (run.status != "pass") {
+                            if (run.status != RunStatus::pass) {
                                 o.reason = plain_status(run);
                                 if (item.repeat > 1) {
                                     o.reason = std::to_string(passed) + "/" +
@@ -954,7 +955,7 @@ GradeResult grade(const Options& options) {
                                                ": " + o.reason;
                                 }
                                 o.excerpt = log_excerpt(run.log);
-                                o.hang = run.hang_kind;
+                                o.hang = run.hang ? run.hang->kind : "";
                                 logs_seen += read_file_or_empty(run.log);
                                 break;
                             }
@@ -1103,7 +1104,7 @@ fs::path calibrate(const Options& options) {
     }
     std::map<std::string, std::map<std::string, double>> measured;
     for (int pass = 0; pass < std::max(1, opt.calibrate_runs); ++pass) {
-        std::string secret = random_secret_hex();
+        std::string secret = random_hex(32);
         std::map<std::string, std::string> env = {{"KIT_OUT", (opt.out / "runs").string()},
                                                   {"KIT_RUN_SECRET", secret}};
         for (auto& st : runner.states) {
@@ -1120,10 +1121,10 @@ fs::path calibrate(const Options& options) {
                     std::string why =
                         vl.state != VerdictState::verified
                             ? vl.detail
-                            : plain_status(vl.verdict.runs.empty() ? RunRecord{}
+                            : plain_status(vl.verdict.runs.empty() ? RunVerdict{}
                                                                    : vl.verdict.runs.front());
                     for (const auto& r : vl.verdict.runs) {
-                        if (r.status != "pass") {
+                        if (r.status != RunStatus::pass) {
                             why = plain_status(r);
                         }
                     }
