@@ -114,6 +114,19 @@ TEST(GradePolicy, AllRepeatsMustPass) {
         << "hint: fewer runs than declared must fail";
 }
 
+kit::grade::OutcomeState state_of(const std::string& word) {
+    using kit::grade::OutcomeState;
+    for (const OutcomeState state :
+         {OutcomeState::pass, OutcomeState::fail, OutcomeState::not_built,
+          OutcomeState::not_required, OutcomeState::not_run}) {
+        if (kit::grade::to_string(state) == word) {
+            return state;
+        }
+    }
+    ADD_FAILURE() << "no outcome state '" << word << "'";
+    return OutcomeState::fail;
+}
+
 ItemResult item_with(std::initializer_list<const char*> states) {
     ItemResult r;
     r.item.name = "thread_pool_submit";
@@ -123,7 +136,7 @@ ItemResult item_with(std::initializer_list<const char*> states) {
     for (const char* s : states) {
         VariantOutcome o;
         o.variant = names[i++];
-        o.state = s;
+        o.state = state_of(s);
         r.outcomes.push_back(o);
     }
     return r;
