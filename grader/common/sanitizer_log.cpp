@@ -5,33 +5,10 @@
 #include <cctype>
 #include <regex>
 
+#include "common/text.hpp"
+
 namespace kit {
 namespace {
-
-std::string trim(std::string_view text) {
-    const char* ws = " \t\r\n";
-    const std::size_t b = text.find_first_not_of(ws);
-    if (b == std::string_view::npos) {
-        return {};
-    }
-    return std::string(text.substr(b, text.find_last_not_of(ws) - b + 1));
-}
-
-std::vector<std::string> lines_of(std::string_view text) {
-    std::vector<std::string> lines;
-    std::size_t start = 0;
-    while (start < text.size()) {
-        std::size_t end = text.find('\n', start);
-        end = end == std::string_view::npos ? text.size() : end;
-        std::string_view line = text.substr(start, end - start);
-        if (!line.empty() && line.back() == '\r') {
-            line.remove_suffix(1);
-        }
-        lines.emplace_back(line);
-        start = end + 1;
-    }
-    return lines;
-}
 
 // Splits "file:line[:col]"; false when there is no line number.
 bool split_location(std::string_view loc, std::string& file, int& line) {
@@ -272,7 +249,7 @@ std::string mask_addresses(std::string_view text) {
 
 SanitizerLog parse_sanitizer_text(std::string_view text) {
     Parser parser;
-    for (const std::string& line : lines_of(text)) {
+    for (const std::string& line : split_lines(text)) {
         parser.line(line);
     }
     return parser.take();

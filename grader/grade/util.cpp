@@ -45,24 +45,6 @@ void write_file(const fs::path& path, std::string_view text) {
     }
 }
 
-std::vector<std::string> split_lines(std::string_view text) {
-    std::vector<std::string> lines;
-    std::size_t start = 0;
-    while (start < text.size()) {
-        std::size_t end = text.find('\n', start);
-        if (end == std::string_view::npos) {
-            end = text.size();
-        }
-        std::string_view line = text.substr(start, end - start);
-        if (!line.empty() && line.back() == '\r') {
-            line.remove_suffix(1);
-        }
-        lines.emplace_back(line);
-        start = end + 1;
-    }
-    return lines;
-}
-
 std::vector<std::string> split(std::string_view text, char delim) {
     std::vector<std::string> out;
     std::size_t start = 0;
@@ -78,16 +60,6 @@ std::vector<std::string> split(std::string_view text, char delim) {
         start = end + 1;
     }
     return out;
-}
-
-std::string trim(std::string_view text) {
-    const char* ws = " \t\r\n";
-    std::size_t b = text.find_first_not_of(ws);
-    if (b == std::string_view::npos) {
-        return {};
-    }
-    std::size_t e = text.find_last_not_of(ws);
-    return std::string(text.substr(b, e - b + 1));
 }
 
 bool starts_with(std::string_view text, std::string_view prefix) {

@@ -8,7 +8,12 @@
 #include <string_view>
 #include <vector>
 
+#include "common/text.hpp"
+
 namespace kit::grade {
+
+using kit::split_lines;  // common/text.hpp
+using kit::trim;
 
 // A problem that stops grading (exit status 2); what() is one line saying what happened and what to
 // do.
@@ -27,13 +32,9 @@ std::string read_file_or_empty(const std::filesystem::path& path, bool* ok = nul
 // kit::write_file_atomic (common/json_io.hpp), reporting a failure as GradeError.
 void write_file(const std::filesystem::path& path, std::string_view text);
 
-// Splits text into lines (without the newline characters).
-std::vector<std::string> split_lines(std::string_view text);
-
 // Splits on a delimiter, dropping empty pieces.
 std::vector<std::string> split(std::string_view text, char delim);
 
-std::string trim(std::string_view text);
 bool starts_with(std::string_view text, std::string_view prefix);
 bool ends_with(std::string_view text, std::string_view suffix);
 
