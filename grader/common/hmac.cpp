@@ -1,9 +1,13 @@
 // HMAC-SHA256 and random keys for the grader's signed verdicts and completion records (OpenSSL).
-#include "common/hmac.hpp"
+// The test main (lessons/common/test_main.cpp) compiles this file too, so the record's signer and
+// kit-run's checker are one piece of code.
+#include "hmac.hpp"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 #include <array>
 #include <stdexcept>
@@ -12,7 +16,7 @@
 namespace kit {
 namespace {
 
-std::string to_hex(const unsigned char* data, std::size_t size) {
+std::string hex_of(const unsigned char* data, std::size_t size) {
     static constexpr std::string_view digits = "0123456789abcdef";
     std::string out;
     out.reserve(size * 2);
@@ -25,6 +29,10 @@ std::string to_hex(const unsigned char* data, std::size_t size) {
 
 }  // namespace
 
+std::string to_hex(std::string_view bytes) {
+    return hex_of(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+}
+
 std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
     std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
     unsigned int mac_size = 0;
@@ -35,28 +43,35 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
     const auto* data_bytes = reinterpret_cast<const unsigned char*>(data.data());
     if (HMAC(EVP_sha256(), key_bytes, static_cast<int>(key.size()), data_bytes, data.size(),
              mac.data(), &mac_size) == nullptr) {
-        throw std::runtime_error("kit: HMAC-SHA256 failed inside OpenSSL");
+        throw std::runtime_error(
+            "kit: HMAC-SHA256 failed inside OpenSSL; reinstall libssl "
+            "(ci/install-deps)");
     }
-    return to_hex(mac.data(), mac_size);
+    return hex_of(mac.data(), mac_size);
+}
+
+std::string sha256_hex(std::string_view data) {
+    std::array<unsigned char, SHA256_DIGEST_LENGTH> md{};
+    SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md.data());
+    return hex_of(md.data(), md.size());
 }
 
 bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
     if (a.size() != b.size()) {
         return false;
     }
-    unsigned char diff = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-    }
-    return diff == 0;
+    return a.empty() || CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 std::string random_hex(std::size_t bytes) {
     std::vector<unsigned char> buffer(bytes);
     if (RAND_bytes(buffer.data(), static_cast<int>(buffer.size())) != 1) {
-        throw std::runtime_error("kit: the OpenSSL random generator failed");
+        throw std::runtime_error(
+            "kit: the OpenSSL random generator failed: the system has no entropy source");
     }
-    return to_hex(buffer.data(), buffer.size());
+    std::string hex = hex_of(buffer.data(), buffer.size());
+    OPENSSL_cleanse(buffer.data(), buffer.size());
+    return hex;
 }
 
 bool is_hex(std::string_view text, std::size_t length) noexcept {

@@ -13,11 +13,18 @@ namespace kit {
 // fails.
 std::string hmac_sha256_hex(std::string_view key, std::string_view data);
 
-// Compares two strings in time that depends only on their lengths (for comparing MACs).
+// SHA-256 of `data` as 64 lowercase hex digits (cache keys and finding signatures).
+std::string sha256_hex(std::string_view data);
+
+// Lowercase hex of raw bytes.
+std::string to_hex(std::string_view bytes);
+
+// Compares two strings in time that depends only on their lengths (CRYPTO_memcmp; for MACs).
 bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
 
-// Returns `bytes` bytes from OpenSSL's CSPRNG as 2*bytes lowercase hex digits.
-// Throws std::runtime_error when the generator fails.
+// Returns `bytes` bytes from OpenSSL's CSPRNG as 2*bytes lowercase hex digits (the raw bytes are
+// wiped). Throws std::runtime_error when the generator fails. Run secrets and record keys are
+// random_hex(32).
 std::string random_hex(std::size_t bytes);
 
 // True when `text` is exactly `length` characters, all lowercase or uppercase hex digits.

@@ -1,9 +1,11 @@
-// JSON files for the grader: valid UTF-8, atomic writes, and the signed verdict format
-// (nlohmann_json).
+// Files and JSON for the grader: valid UTF-8, atomic writes, reads that never follow a link.
 #include "common/json_io.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -11,7 +13,7 @@
 #include <stdexcept>
 #include <system_error>
 
-#include "common/hmac.hpp"
+#include "common/spawn.hpp"
 
 namespace kit {
 
@@ -62,19 +64,28 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view conte
         std::filesystem::create_directories(path.parent_path(), ec);
         if (ec) {
             throw std::runtime_error("cannot create directory " + path.parent_path().string() +
-                                     ": " + ec.message());
+                                     ": " + ec.message() + " (check the permissions above it)");
         }
     }
-    std::filesystem::path tmp = path;
-    tmp += ".tmp." + std::to_string(::getpid());
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out.write(content.data(), static_cast<std::streamsize>(content.size()));
-        out.flush();
-        if (!out) {
-            throw std::runtime_error("cannot write " + tmp.string() + ": " + std::strerror(errno));
-        }
+    std::string tmp = path.string() + ".tmp.XXXXXX";
+    Fd fd(::mkostemp(tmp.data(), O_CLOEXEC));
+    if (!fd.valid()) {
+        throw std::runtime_error("cannot create a temporary file next to " + path.string() + ": " +
+                                 std::strerror(errno));
     }
+    const auto fail = [&](const std::string& what) {
+        const std::string why = std::strerror(errno);
+        std::filesystem::remove(tmp, ec);
+        throw std::runtime_error(what + ": " + why + " (check free space and permissions)");
+    };
+    // mkstemp creates 0600; the reports are for everyone who may read the directory.
+    if (::fchmod(fd.get(), 0644) != 0) {
+        fail("cannot set the mode of " + tmp);
+    }
+    if (!write_all(fd.get(), content)) {
+        fail("cannot write " + tmp);
+    }
+    fd.reset();
     std::filesystem::rename(tmp, path, ec);
     if (ec) {
         std::filesystem::remove(tmp, ec);
@@ -99,23 +110,38 @@ std::optional<nlohmann::json> read_json_file(const std::filesystem::path& path,
     }
 }
 
-std::string verdict_hmac(const nlohmann::json& verdict, std::string_view secret) {
-    nlohmann::json copy = verdict;
-    if (copy.is_object()) {
-        copy.erase("hmac");
+std::optional<std::string> read_trusted_file(const std::filesystem::path& path,
+                                             const TrustedFile& rules, std::string& error) {
+    Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+    if (!fd.valid()) {
+        error = path.string() + ": not read (" + std::strerror(errno) +
+                (errno == ELOOP ? ": a symbolic link" : "") + ")";
+        return std::nullopt;
     }
-    return hmac_sha256_hex(secret, copy.dump());
-}
-
-void sign_verdict(nlohmann::json& verdict, std::string_view secret) {
-    verdict["hmac"] = secret.empty() ? std::string() : verdict_hmac(verdict, secret);
-}
-
-bool verify_verdict(const nlohmann::json& verdict, std::string_view secret) {
-    if (!verdict.is_object() || !verdict.contains("hmac") || !verdict["hmac"].is_string()) {
-        return false;
+    struct stat info {};
+    if (::fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode)) {
+        error = path.string() + ": not read (not a regular file)";
+        return std::nullopt;
     }
-    return constant_time_equal(verdict["hmac"].get<std::string>(), verdict_hmac(verdict, secret));
+    if (rules.owner && info.st_uid != *rules.owner) {
+        error = path.string() + ": not read (owned by uid " + std::to_string(info.st_uid) +
+                ", not by uid " + std::to_string(*rules.owner) + " that the test ran as)";
+        return std::nullopt;
+    }
+    std::string text;
+    std::array<char, 65536> buffer{};
+    while (text.size() < rules.max_bytes) {
+        const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        text.append(buffer.data(),
+                    std::min(static_cast<std::size_t>(n), rules.max_bytes - text.size()));
+    }
+    return text;
 }
 
 }  // namespace kit

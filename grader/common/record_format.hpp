@@ -19,10 +19,11 @@
 //   finished; 1 when GoogleTest reports success
 //
 // Only the process that read the key writes lines (a forked child that returns into GoogleTest
-// writes nothing). The test main is self-contained (it does not include this header, so lessons do
-// not depend on grader/); keep the two in step. Honest limit: code running in the test process can
-// read the key from memory; the record defeats exit()/_exit()/quick_exit() from student code,
-// printed fake results, forged files and changed gtest flags, not a determined in-process attacker.
+// writes nothing). The test main signs with grader/common/hmac.cpp (compiled into every test
+// binary) but spells the line layout out itself; keep the two in step. Honest limit: code running
+// in the test process can read the key from memory; the record defeats exit()/_exit()/quick_exit()
+// from student code, printed fake results, forged files and changed gtest flags, not a determined
+// in-process attacker.
 
 #include <string_view>
 

@@ -6,6 +6,8 @@
 #include <map>
 #include <regex>
 
+#include "common/hmac.hpp"
+#include "common/sanitizer_log.hpp"
 #include "util.hpp"
 
 namespace kit::grade {
@@ -13,72 +15,6 @@ namespace kit::grade {
 namespace {
 
 constexpr std::size_t signature_frames = 3;
-
-// Splits "file:line[:col]" into its parts; returns false when there is no line number.
-bool split_location(std::string_view loc, std::string& file, int& line) {
-    // Strip up to two trailing numeric fields.
-    std::vector<std::string_view> nums;
-    std::string_view rest = loc;
-    for (int i = 0; i < 2; ++i) {
-        std::size_t colon = rest.rfind(':');
-        if (colon == std::string_view::npos) {
-            break;
-        }
-        std::string_view tail = rest.substr(colon + 1);
-        if (tail.empty() ||
-            !std::all_of(tail.begin(), tail.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-            break;
-        }
-        nums.insert(nums.begin(), tail);
-        rest = rest.substr(0, colon);
-    }
-    if (nums.empty()) {
-        return false;
-    }
-    file = std::string(rest);
-    line = std::stoi(std::string(nums.front()));
-    return true;
-}
-
-// Parses one "#N ..." frame line of any sanitizer; returns false when the line is not a frame.
-bool parse_frame_line(const std::string& raw, const SourceMap& map, Frame& out) {
-    std::string line = trim(raw);
-    if (line.size() < 2 || line[0] != '#' ||
-        std::isdigit(static_cast<unsigned char>(line[1])) == 0) {
-        return false;
-    }
-    std::size_t sp = line.find(' ');
-    if (sp == std::string::npos) {
-        return false;
-    }
-    std::string rest = trim(line.substr(sp + 1));
-    // ASan/UBSan/LSan: "0xADDR in FUNCTION LOCATION"; TSan: "FUNCTION LOCATION (module+0xoff)".
-    if (starts_with(rest, "0x")) {
-        std::size_t in = rest.find(" in ");
-        if (in == std::string::npos) {
-            out = map.frame("", "", 0);
-            return true;
-        }
-        rest = rest.substr(in + 4);
-    } else if (!rest.empty() && rest.back() == ')') {
-        std::size_t open = rest.rfind(" (");
-        if (open != std::string::npos) {
-            rest = rest.substr(0, open);
-        }
-    }
-    std::size_t last = rest.rfind(' ');
-    std::string function = last == std::string::npos ? rest : rest.substr(0, last);
-    std::string loc = last == std::string::npos ? "" : rest.substr(last + 1);
-    std::string file;
-    int lineno = 0;
-    if (loc.empty() || loc.front() == '(' || loc == "<null>" ||
-        !split_location(loc, file, lineno)) {
-        out = map.frame(function, "", 0);
-        return true;
-    }
-    out = map.frame(function, file, lineno);
-    return true;
-}
 
 std::string short_frame(const Frame& f) {
     std::string fn = f.function;
@@ -99,14 +35,7 @@ struct RawReport {
     std::string primary_file;  // UBSan's own location line
     int primary_line = 0;
     std::vector<std::vector<Frame>> stacks;
-    std::vector<std::string> detail_lines;  // e.g. "Write of size 4 ... by thread T1"
 };
-
-std::string kind_slug(std::string kind) {
-    kind = trim(kind);
-    std::replace(kind.begin(), kind.end(), ' ', '-');
-    return kind;
-}
 
 Finding finish(const RawReport& r, const SourceMap& map) {
     Finding f;
@@ -229,130 +158,17 @@ Frame SourceMap::frame(std::string function, std::string_view printed_file, int 
 }
 
 std::vector<Finding> parse_sanitizer_log(std::string_view text, const SourceMap& map) {
-    static const std::regex asan_head(
-        R"(==\d+==ERROR: (AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer): (.*))");
-    static const std::regex leak_head(
-        R"((Direct|Indirect) leak of (\d+) byte\(s\) in (\d+) object\(s\) allocated from:)");
-    static const std::regex tsan_head(R"(WARNING: ThreadSanitizer: (.*?)( \(pid=\d+\))?\s*$)");
-    static const std::regex ubsan_head(R"(^(.*?):(\d+):(\d+): runtime error: (.*)$)");
-
     std::vector<Finding> out;
-    std::vector<RawReport> reports;
-    RawReport* cur = nullptr;
-    bool in_stack = false;
-    bool in_leaks = false;
-    std::smatch m;
-    for (const std::string& line : split_lines(text)) {
-        if (std::regex_search(line, m, asan_head)) {
-            std::string san = m[1];
-            std::string rest = m[2];
-            if (san == "LeakSanitizer" || starts_with(rest, "detected memory leaks")) {
-                in_leaks = true;
-                cur = nullptr;
-                continue;
-            }
-            in_leaks = false;
-            reports.emplace_back();
-            cur = &reports.back();
-            cur->tool = san == "AddressSanitizer" ? "asan" : "ubsan";
-            std::string kind = rest.substr(0, rest.find(' '));
-            cur->kind = kind;
-            cur->message = rest;
-            in_stack = false;
-            continue;
-        }
-        if (in_leaks && std::regex_search(line, m, leak_head)) {
-            reports.emplace_back();
-            cur = &reports.back();
-            cur->tool = "lsan";
-            cur->kind = m[1] == "Direct" ? "memory-leak" : "indirect-memory-leak";
-            cur->message = std::string(m[1]) + " leak of " + std::string(m[2]) + " byte(s) in " +
-                           std::string(m[3]) + " object(s)";
-            in_stack = false;
-            continue;
-        }
-        if (std::regex_search(line, m, tsan_head)) {
-            in_leaks = false;
-            reports.emplace_back();
-            cur = &reports.back();
-            cur->tool = "tsan";
-            std::string kind = m[1];
-            std::string slug = kind.substr(0, kind.find(" ("));
-            cur->kind = kind_slug(slug);
-            cur->message = kind;
-            in_stack = false;
-            continue;
-        }
-        if (std::regex_match(line, m, ubsan_head)) {
-            in_leaks = false;
-            reports.emplace_back();
-            cur = &reports.back();
-            cur->tool = "ubsan";
-            std::string msg = m[4];
-            std::size_t colon = msg.find(':');
-            cur->kind =
-                kind_slug(mask_addresses(colon == std::string::npos ? msg : msg.substr(0, colon)));
-            cur->message = msg;
-            cur->primary_file = m[1];
-            cur->primary_line = std::stoi(m[2]);
-            in_stack = false;
-            continue;
-        }
-        if (cur == nullptr) {
-            continue;
-        }
-        Frame fr;
-        if (parse_frame_line(line, map, fr)) {
-            if (!in_stack) {
-                cur->stacks.emplace_back();
-                in_stack = true;
-            }
-            cur->stacks.back().push_back(std::move(fr));
-            continue;
-        }
-        in_stack = false;
-        std::string t = trim(line);
-        if (starts_with(t, "SUMMARY:") || starts_with(t, "==================")) {
-            if (starts_with(t, "==================")) {
-                cur = nullptr;
-            }
-            continue;
-        }
-        // Access lines give the message its detail (first one only, for TSan and ASan).
-        if (cur->detail_lines.empty() && !t.empty() &&
-            (t.find(" of size ") != std::string::npos ||
-             starts_with(t, "Cycle in lock order graph"))) {
-            cur->detail_lines.push_back(t);
-            std::string detail = t;
-            if (std::size_t at = detail.find(" at 0x"); at != std::string::npos) {
-                std::size_t by = detail.find(" by ", at);
-                std::size_t thr = detail.find(" thread ", at);
-                std::size_t cut = std::min(by, thr);
-                detail =
-                    detail.substr(0, at) + (cut == std::string::npos ? "" : detail.substr(cut));
-            }
-            if (!detail.empty() && detail.back() == ':') {
-                detail.pop_back();
-            }
-            if (cur->tool == "tsan" && cur->kind == "lock-order-inversion") {
-                cur->message =
-                    "lock-order inversion: two mutexes are taken in opposite orders (potential "
-                    "deadlock)";
-            } else {
-                cur->message += " (" + detail + ")";
+    for (const SanitizerReport& report : parse_sanitizer_text(text).reports) {
+        RawReport raw{report.tool,         report.kind,         report.message,
+                      report.primary_file, report.primary_line, {}};
+        for (const auto& stack : report.stacks) {
+            raw.stacks.emplace_back();
+            for (const auto& frame : stack) {
+                raw.stacks.back().push_back(map.frame(frame.function, frame.file, frame.line));
             }
         }
-        if (cur->tool == "tsan" && starts_with(t, "Location is ")) {
-            std::string loc = t.substr(12);
-            if (std::size_t of = loc.find(" of size"); of != std::string::npos) {
-                loc = loc.substr(0, of);
-            }
-            cur->message += " on " + loc;
-        }
-    }
-    out.reserve(reports.size());
-    for (const auto& r : reports) {
-        out.push_back(finish(r, map));
+        out.push_back(finish(raw, map));
     }
     // A log may repeat one report (e.g. the same race on several iterations): merge here too.
     std::vector<Finding> merged;

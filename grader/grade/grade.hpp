@@ -1,5 +1,5 @@
-// The grading pipeline: prepare -> build -> run -> collect -> score, and the calibration of
-// timeouts.
+// kit-grade's entry points: grade() (prepare -> build -> run -> collect -> score -> report data)
+// and calibrate(); each phase lives in a file named after it (see pipeline.hpp).
 #pragma once
 
 #include <filesystem>
@@ -44,6 +44,9 @@ GradeResult grade(const Options& options);
 // Builds the reference solution, runs every item calibrate_runs times, and writes
 // lessons/<lesson>/calibration.json in the root tree. Returns the path written. Throws GradeError.
 std::filesystem::path calibrate(const Options& options);
+
+// The one timeout formula: max(floor, margin x measured), capped at the item's declared ceiling.
+double derived_timeout(const TimeoutPolicy& policy, double ceiling, double measured);
 
 // Derives the KIT_TIMEOUTS document ({"item": {"variant": secs}}) from a calibration document and
 // the items' declared ceilings. Items or variants without a measurement get their ceiling.

@@ -1,5 +1,5 @@
-// Runs child processes for kit-grade (meson, ninja, clang-tidy) and streams their output line by
-// line.
+// Runs child processes for kit-grade (meson, ninja, clang-tidy) through the common spawner and
+// streams their output line by line.
 #include "process.hpp"
 
 #include <fcntl.h>
@@ -14,7 +14,7 @@
 #include <fstream>
 #include <set>
 
-extern char** environ;  // NOLINT(readability-redundant-declaration): POSIX global, not in a header
+#include "common/spawn.hpp"
 
 namespace kit::grade {
 
@@ -26,8 +26,7 @@ std::vector<std::string> build_environment(const ProcessOptions& options) {
     for (const auto& kv : options.env_set) {
         drop.insert(kv.first);
     }
-    for (char** e = environ; *e != nullptr; ++e) {
-        std::string_view entry(*e);
+    for (const std::string& entry : current_environment()) {
         std::string key(entry.substr(0, entry.find('=')));
         if (drop.count(key) == 0) {
             env.emplace_back(entry);
@@ -65,67 +64,46 @@ std::filesystem::path find_program(std::string_view name) {
 
 ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options) {
     ProcessResult result;
-    auto started = std::chrono::steady_clock::now();
-    std::vector<std::string> env = build_environment(options);
-    std::vector<char*> argv_c;
-    argv_c.reserve(argv.size() + 1);
-    for (const auto& a : argv) {
-        argv_c.push_back(const_cast<char*>(a.c_str()));
-    }
-    argv_c.push_back(nullptr);
-    std::vector<char*> env_c;
-    env_c.reserve(env.size() + 1);
-    for (auto& e : env) {
-        env_c.push_back(e.data());
-    }
-    env_c.push_back(nullptr);
-    std::string cwd = options.cwd.string();
-
-    std::array<int, 2> fds{};
-    if (pipe2(fds.data(), O_CLOEXEC) != 0) {
+    const auto started = std::chrono::steady_clock::now();
+    Pipe output;
+    Fd dev_null;
+    try {
+        output = make_pipe();
+    } catch (const std::runtime_error& e) {
         result.exit_code = 127;
-        result.output = std::string("cannot create a pipe: ") + std::strerror(errno);
+        result.output = e.what();
         return result;
     }
-    pid_t pid = fork();
+    dev_null = open_fd("/dev/null", O_RDONLY);
+    SpawnRequest request;
+    request.argv = argv;
+    request.env = build_environment(options);
+    request.cwd = options.cwd;
+    request.fds = {{1, output.write.get()}, {2, output.write.get()}};
+    if (dev_null.valid()) {
+        request.fds.emplace_back(0, dev_null.get());
+    }
+    int error = 0;
+    const pid_t pid = spawn(request, error);
+    output.write.reset();
+    dev_null.reset();
     if (pid < 0) {
-        close(fds[0]);
-        close(fds[1]);
         result.exit_code = 127;
-        result.output = std::string("cannot fork: ") + std::strerror(errno);
+        result.output = "kit-grade: cannot start " + (argv.empty() ? std::string("?") : argv[0]) +
+                        ": " + std::strerror(error) + "\n";
         return result;
     }
-    if (pid == 0) {
-        // Child: only async-signal-safe calls until exec.
-        int devnull = open("/dev/null", O_RDONLY);
-        if (devnull >= 0) {
-            dup2(devnull, 0);
-        }
-        dup2(fds[1], 1);
-        dup2(fds[1], 2);
-        if (!cwd.empty() && chdir(cwd.c_str()) != 0) {
-            const char msg[] = "kit-grade: cannot change to the working directory\n";
-            (void)!write(2, msg, sizeof msg - 1);
-            _exit(127);
-        }
-        execvpe(argv_c[0], argv_c.data(), env_c.data());
-        const char msg[] = "kit-grade: cannot start program: ";
-        (void)!write(2, msg, sizeof msg - 1);
-        (void)!write(2, argv_c[0], std::strlen(argv_c[0]));
-        (void)!write(2, "\n", 1);
-        _exit(127);
-    }
-    close(fds[1]);
 
     std::ofstream log;
     if (!options.log.empty()) {
-        std::filesystem::create_directories(options.log.parent_path());
+        std::error_code ec;
+        std::filesystem::create_directories(options.log.parent_path(), ec);
         log.open(options.log, std::ios::binary | std::ios::trunc);
     }
     std::string pending;
     std::array<char, 65536> buf{};
     while (true) {
-        ssize_t n = read(fds[0], buf.data(), buf.size());
+        const ssize_t n = read(output.read.get(), buf.data(), buf.size());
         if (n < 0 && errno == EINTR) {
             continue;
         }
@@ -152,7 +130,7 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
     if (options.on_line && !pending.empty()) {
         options.on_line(pending);
     }
-    close(fds[0]);
+    output.read.reset();
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }

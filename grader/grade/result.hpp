@@ -12,17 +12,29 @@
 namespace kit::grade {
 
 // How one item fared in one variant.
+enum class OutcomeState {
+    pass,
+    fail,
+    not_built,     // did not compile
+    not_required,  // the item skips this variant
+    not_run,       // left out (--only, or its tests are absent)
+};
+
+// "pass", "fail", "not-built", "not-required", "not-run" (the words the reports print).
+std::string to_string(OutcomeState state);
+
 struct VariantOutcome {
     std::string variant;
-    // pass | fail | not-built (did not compile) | not-required (item skips this variant) | not-run
-    // (--only)
-    std::string state;
+    OutcomeState state = OutcomeState::not_run;
     int passed_runs = 0;
     int repeat = 1;
-    std::string reason;     // one line in plain words
-    std::string reproduce;  // shell command reproducing one failing run
-    std::string excerpt;    // the relevant part of the failing run's log
-    std::string hang;       // "deadlock" / "busy" when a run hung
+    std::string reason;              // one line in plain words
+    std::string reproduce;           // shell command reproducing one failing run
+    std::string excerpt;             // the relevant part of the failing run's log
+    std::string hang;                // "deadlock" / "busy" when a run hung
+    double timeout = 0;              // kit-run's wall-clock limit per run, 0 when unknown
+    std::vector<std::string> notes;  // kit-run's remarks on the runs (left processes, dropped
+                                     // output, no gdb), each once
 };
 
 struct ItemResult {

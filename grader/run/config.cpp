@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
+#include <map>
 #include <stdexcept>
 
 #include "common/hmac.hpp"
@@ -82,8 +83,11 @@ double timeout_from(const std::string& file, const std::string& item, const std:
 std::string usage_text() {
     return R"(kit-run: runs one graded test item with limits and writes its verdict.
 
-Usage: kit-run TEST-COMMAND [ARGS...]
-       meson test -C BUILDDIR --wrapper /path/to/kit-run [TESTS...]
+Usage: kit-run [--out=DIR] [--timeouts=FILE] [--run-user=NAME] [--] TEST-COMMAND [ARGS...]
+       meson test -C BUILDDIR --wrapper '/path/to/kit-run --out=DIR' [TESTS...]
+
+  --out=DIR, --timeouts=FILE, --run-user=NAME   as KIT_OUT, KIT_TIMEOUTS, KIT_RUN_USER below (the
+                                                options win; kit-grade passes these)
 
 Each of KIT_REPEAT runs of TEST-COMMAND gets its own process group, rlimits (CPU time, file
 size, core 0, address space in plain builds, process count when it runs as a non-root user), a
@@ -107,10 +111,36 @@ Exit status: 0 every run passed, 1 some run failed, 2 kit-run could not run (bad
 
 Config load_config(int argc, char** argv) {
     Config config;
-    for (int i = 1; i < argc; ++i) {
+    // kit-run's own options come first (kit-grade passes them through meson test --wrapper); they
+    // win over the environment variables of the same meaning.
+    std::map<std::string, std::string> options;
+    int first = 1;
+    for (; first < argc; ++first) {
+        const std::string arg =
+            argv[first];  // NOLINT(cppcoreguidelines-pro-bounds-pointer-arithmetic)
+        if (arg == "--") {
+            ++first;
+            break;
+        }
+        const std::size_t eq = arg.find('=');
+        if (arg.rfind("--", 0) != 0 || eq == std::string::npos) {
+            break;
+        }
+        const std::string name = arg.substr(2, eq - 2);
+        if (name != "out" && name != "timeouts" && name != "run-user") {
+            throw std::invalid_argument("unknown option --" + name +
+                                        " (kit-run takes --out=, --timeouts=, --run-user=)");
+        }
+        options[name] = arg.substr(eq + 1);
+    }
+    for (int i = first; i < argc; ++i) {
         config.command.emplace_back(
             argv[i]);  // NOLINT(cppcoreguidelines-pro-bounds-pointer-arithmetic)
     }
+    const auto option = [&](const std::string& name, const char* variable) {
+        const auto it = options.find(name);
+        return it != options.end() ? std::optional<std::string>(it->second) : env(variable);
+    };
     if (config.command.empty()) {
         throw std::invalid_argument("no test command given (see kit-run --help)");
     }
@@ -133,7 +163,7 @@ Config load_config(int argc, char** argv) {
         }
         config.repeat = static_cast<int>(value);
     }
-    if (const auto out = env("KIT_OUT"); out && !out->empty()) {
+    if (const auto out = option("out", "KIT_OUT"); out && !out->empty()) {
         config.out_dir = std::filesystem::absolute(*out);
     }
     config.secret = env("KIT_RUN_SECRET").value_or("");
@@ -144,7 +174,7 @@ Config load_config(int argc, char** argv) {
         config.ceiling_seconds = parse_positive(*timeout, "KIT_TIMEOUT");
         config.timeout_seconds = config.ceiling_seconds;
     }
-    if (const auto file = env("KIT_TIMEOUTS"); file && !file->empty()) {
+    if (const auto file = option("timeouts", "KIT_TIMEOUTS"); file && !file->empty()) {
         const double derived = timeout_from(*file, config.item, config.variant);
         if (derived > 0) {
             config.timeout_seconds = derived;
@@ -169,11 +199,12 @@ Config load_config(int argc, char** argv) {
     limits.nproc = env_number("KIT_NPROC", limits.nproc);
 
     if (::geteuid() == 0) {
-        const std::string user = env("KIT_RUN_USER").value_or("nobody");
+        const auto chosen = option("run-user", "KIT_RUN_USER");
+        const std::string user = chosen.value_or("nobody");
         if (user != "root" && !user.empty()) {
             const passwd* entry = ::getpwnam(user.c_str());  // NOLINT(concurrency-mt-unsafe)
             if (entry == nullptr) {
-                if (env("KIT_RUN_USER")) {
+                if (chosen) {
                     throw std::invalid_argument("KIT_RUN_USER=" + user + ": no such user");
                 }
             } else {

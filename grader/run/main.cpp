@@ -11,6 +11,8 @@
 
 #include "common/hmac.hpp"
 #include "common/json_io.hpp"
+#include "common/verdict.hpp"
+#include "run/child.hpp"
 #include "run/config.hpp"
 #include "run/record.hpp"
 #include "run/runner.hpp"
@@ -55,7 +57,13 @@ int run_item(const kit::Config& config) {
     }
     const std::string label = (config.lesson.empty() ? "" : config.lesson + ".") + config.item +
                               (config.variant.empty() ? "" : " [" + config.variant + "]");
-    nlohmann::json runs = nlohmann::json::array();
+    kit::Verdict verdict;
+    verdict.item = config.item;
+    verdict.lesson = config.lesson;
+    verdict.variant = config.variant;
+    verdict.repeat = config.repeat;
+    verdict.timeout = config.timeout_seconds;
+    const uid_t test_user = config.drop_privileges ? config.run_uid : ::geteuid();
     int passed = 0;
     for (int index = 0; index < config.repeat && !runner.interrupted(); ++index) {
         kit::RunPaths paths;
@@ -74,8 +82,9 @@ int run_item(const kit::Config& config) {
         const kit::RawRun raw = runner.run(env, key, paths);
         const auto record = kit::check_record(
             raw.record, key, kit::RecordExpectation{config.gtest_filter, config.gtest_repeat});
-        const auto sanitizers = paths.sanitizer_dir ? kit::scan_sanitizer_logs(*paths.sanitizer_dir)
-                                                    : kit::SanitizerScan{};
+        const auto sanitizers = paths.sanitizer_dir
+                                    ? kit::scan_sanitizer_logs(*paths.sanitizer_dir, test_user)
+                                    : kit::SanitizerScan{};
         auto run = kit::judge_run(index, raw, record, sanitizers, paths, config);
         std::error_code ec;
         if (!raw.hang && paths.backtrace) {
@@ -84,35 +93,27 @@ int run_item(const kit::Config& config) {
         if (paths.sanitizer_dir && sanitizers.logs.empty()) {
             std::filesystem::remove(*paths.sanitizer_dir, ec);  // only removes an empty directory
         }
-        const std::string status = run["status"].get<std::string>();
-        passed += status == "pass" ? 1 : 0;
+        const kit::RunStatus status = run.status;
+        passed += status == kit::RunStatus::pass ? 1 : 0;
         std::ostringstream line;
         line.precision(3);
         line << "kit-run: " << label << " run " << index + 1 << "/" << config.repeat << ": "
-             << status << " (" << run["seconds"].get<double>() << " s) "
-             << run["reason"].get<std::string>();
-        for (const auto& note : run["notes"]) {
-            line << "; " << note.get<std::string>();
+             << kit::to_string(status) << " (" << run.seconds << " s) " << run.reason;
+        for (const auto& note : run.notes) {
+            line << "; " << note;
         }
         std::cout << line.str() << std::endl;
-        runs.push_back(std::move(run));
-        if (status == "timeout") {
+        verdict.runs.push_back(std::move(run));
+        if (status == kit::RunStatus::timeout) {
             break;  // another run would most likely hang as long again
         }
     }
     if (dir) {
-        nlohmann::json verdict = {
-            {"item", config.item},
-            {"lesson", config.lesson},
-            {"variant", config.variant},
-            {"repeat", config.repeat},
-            {"passed_runs", passed},
-            {"timeout", config.timeout_seconds},
-            {"runs", runs},
-            {"reproduce", kit::valid_utf8(kit::reproduce_command(environ, config))},
-        };
-        kit::sign_verdict(verdict, config.secret);
-        kit::write_file_atomic(*dir / (config.item + ".json"), verdict.dump(2) + "\n");
+        verdict.passed_runs = passed;
+        verdict.reproduce = kit::valid_utf8(kit::reproduce_command(environ, config));
+        nlohmann::json signed_verdict = kit::to_json(verdict);
+        kit::sign_verdict(signed_verdict, config.secret);
+        kit::write_file_atomic(*dir / (config.item + ".json"), signed_verdict.dump(2) + "\n");
     }
     return passed == config.repeat ? 0 : 1;
 }
@@ -120,6 +121,9 @@ int run_item(const kit::Config& config) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (kit::is_exec_child(argc, argv)) {
+        return kit::exec_child_main(argc, argv);  // between spawn and the test's exec
+    }
     if (argc == 2 && (std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "-h")) {
         std::cout << kit::usage_text();
         return 0;

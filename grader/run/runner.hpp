@@ -6,10 +6,12 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "common/spawn.hpp"
 #include "run/config.hpp"
 
 namespace kit {
@@ -51,6 +53,8 @@ struct RawRun {
     int stuck = 0;     // processes that could not be killed (uninterruptible sleep)
 };
 
+class OutputPump;
+
 // Runs commands for kit-run. The constructor makes this process a child subreaper and routes
 // SIGTERM, SIGINT and SIGHUP to a signalfd (so meson's timeout stops the run cleanly instead of
 // leaving the test's process group alive). One Runner per process; not thread-safe.
@@ -73,6 +77,30 @@ class Runner {
     [[nodiscard]] bool interrupted() const { return interrupted_; }
 
   private:
+    using Clock = std::chrono::steady_clock;
+    // A started test: its pid (-1: it could not start, raw.start_error says why), its log and the
+    // pump over its pipes.
+    struct Started {
+        pid_t pid = -1;
+        Clock::time_point at;
+        Fd log;
+        std::unique_ptr<OutputPump> pump;
+    };
+    struct Deadlines {
+        Clock::time_point run;  // the run's timeout
+        Clock::time_point gdb;  // the latest end of the hang investigation (meson's ceiling)
+    };
+
+    // Spawns the exec-child with the test's descriptors; throws only when kit-run cannot work.
+    Started start(const std::vector<std::string>& env, const std::string& key,
+                  const RunPaths& paths, RawRun& raw);
+    [[nodiscard]] Deadlines deadlines(Clock::time_point start) const;
+    // Pumps output until the test ends (true, `status` set) or a stop reason arises (false).
+    bool watch(const Started& started, const Deadlines& limits, RawRun& raw, int& status);
+    // Classifies the hang and writes the thread table and gdb's backtraces.
+    void investigate_hang(const Started& started, const Deadlines& limits, const RunPaths& paths,
+                          RawRun& raw);
+
     const Config& config_;
     std::chrono::steady_clock::time_point born_;  // meson's ceiling counts from here
     int signal_fd_ = -1;

@@ -6,11 +6,11 @@
 #include <algorithm>
 #include <cctype>
 #include <csignal>
-#include <fstream>
 #include <map>
 #include <sstream>
 
 #include "common/json_io.hpp"
+#include "common/sanitizer_log.hpp"
 #include "common/shell.hpp"
 #include "run/proc.hpp"
 
@@ -55,113 +55,101 @@ bool contains_any(const std::string& text, std::initializer_list<std::string_vie
 }
 
 // The status and reason for a run that was not stopped by kit-run and did not crash.
-std::pair<std::string, std::string> judge_exit(const RawRun& raw, const RecordCheck& record) {
+std::pair<RunStatus, std::string> judge_exit(const RawRun& raw, const RecordCheck& record) {
     const std::string planned =
         std::to_string(record.cases_passed.size() + record.cases_failed.size());
     if (raw.record_overflow) {
-        return {"bad_record",
+        return {RunStatus::bad_record,
                 "the completion record grew past 4 MiB: something other than the "
                 "test main wrote to it"};
     }
     if (!record.valid) {
-        return {"bad_record", "the completion record is invalid (" + record.problem + ")"};
+        return {RunStatus::bad_record, "the completion record is invalid (" + record.problem + ")"};
     }
     if (raw.exit_code != 0) {
         if (record.finished) {
             if (!record.cases_failed.empty()) {
-                return {"fail", std::to_string(record.cases_failed.size()) + " of " + planned +
-                                    " cases failed: " + list_cases(record.cases_failed)};
+                return {RunStatus::fail, std::to_string(record.cases_failed.size()) + " of " +
+                                             planned +
+                                             " cases failed: " + list_cases(record.cases_failed)};
             }
-            return {"fail", "exited with code " + std::to_string(raw.exit_code) +
-                                (record.problem.empty() ? "" : ": " + record.problem)};
+            return {RunStatus::fail, "exited with code " + std::to_string(raw.exit_code) +
+                                         (record.problem.empty() ? "" : ": " + record.problem)};
         }
         if (!record.cases_failed.empty()) {
-            return {"fail", "exited with code " + std::to_string(raw.exit_code) + in_case(record) +
-                                " before the tests finished; failed so far: " +
-                                list_cases(record.cases_failed)};
+            return {RunStatus::fail, "exited with code " + std::to_string(raw.exit_code) +
+                                         in_case(record) +
+                                         " before the tests finished; failed so far: " +
+                                         list_cases(record.cases_failed)};
         }
-        return {"fail", "exited with code " + std::to_string(raw.exit_code) + in_case(record) +
-                            " before the tests finished (exit() called from the code under test?)"};
+        return {RunStatus::fail,
+                "exited with code " + std::to_string(raw.exit_code) + in_case(record) +
+                    " before the tests finished (exit() called from the code under test?)"};
     }
     if (!record.started) {
-        return {"no_record",
+        return {RunStatus::no_record,
                 "exited with code 0 but wrote no completion record: the program ended before the "
                 "test main's first constructor ran, or it was not linked with the kit's test main"};
     }
     if (!record.finished) {
         if (record.open_case.empty() && record.last_case.empty()) {
-            return {"no_record",
+            return {RunStatus::no_record,
                     "exited with code 0 before any test ran: exit(), _exit() or quick_exit() was "
                     "called from a static initialiser or before RUN_ALL_TESTS"};
         }
-        return {"no_record", "exited with code 0" + in_case(record) +
-                                 " before the tests finished: the code under test called exit(), "
-                                 "_exit() or quick_exit(), so the remaining tests never ran"};
+        return {RunStatus::no_record,
+                "exited with code 0" + in_case(record) +
+                    " before the tests finished: the code under test called exit(), "
+                    "_exit() or quick_exit(), so the remaining tests never ran"};
     }
     if (!record.success) {
         if (!record.cases_failed.empty()) {
-            return {"fail", std::to_string(record.cases_failed.size()) + " of " + planned +
-                                " cases failed: " + list_cases(record.cases_failed)};
+            return {RunStatus::fail, std::to_string(record.cases_failed.size()) + " of " + planned +
+                                         " cases failed: " + list_cases(record.cases_failed)};
         }
-        return {"fail", record.problem.empty() ? "GoogleTest reported a failure" : record.problem};
+        return {RunStatus::fail,
+                record.problem.empty() ? "GoogleTest reported a failure" : record.problem};
     }
-    return {"pass", "all " + planned + " cases passed"};
+    return {RunStatus::pass, "all " + planned + " cases passed"};
 }
 
 }  // namespace
 
-SanitizerScan scan_sanitizer_logs(const std::filesystem::path& dir) {
+SanitizerScan scan_sanitizer_logs(const std::filesystem::path& dir, uid_t owner) {
     SanitizerScan scan;
     std::error_code ec;
     std::vector<std::filesystem::path> files;
     for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-        if (it->is_regular_file(ec)) {
-            files.push_back(it->path());
-        }
+        files.push_back(it->path());
     }
     std::sort(files.begin(), files.end());
     for (const auto& file : files) {
+        std::string error;
+        const auto text = read_trusted_file(file, TrustedFile{owner, 16U << 20U}, error);
+        if (!text) {
+            scan.refused.push_back(error);
+            continue;
+        }
         scan.logs.push_back(file);
-        std::ifstream in(file);
-        std::string line;
-        while (std::getline(in, line)) {
-            const bool error = contains_any(
-                line, {"ERROR: ", "WARNING: ThreadSanitizer", "runtime error:", "SUMMARY: "});
-            if (!error) {
-                continue;
-            }
-            if (!scan.report) {
-                // "==123==ERROR: AddressSanitizer: ..." -> "AddressSanitizer: ..."
-                std::string headline = line;
-                if (headline.rfind("==", 0) == 0) {
-                    const std::size_t end = headline.find("==", 2);
-                    headline = end == std::string::npos ? headline : headline.substr(end + 2);
-                }
-                for (const std::string_view prefix : {"ERROR: ", "WARNING: "}) {
-                    if (headline.rfind(prefix, 0) == 0) {
-                        headline = headline.substr(prefix.size());
-                    }
-                }
-                scan.headline = headline.substr(0, 200);
-            }
+        const SanitizerLog log = parse_sanitizer_text(*text);
+        if (log.has_error && !scan.report) {
             scan.report = true;
-            break;
+            scan.headline = log.headline;
         }
     }
     return scan;
 }
 
-nlohmann::json judge_run(int index, const RawRun& raw, const RecordCheck& record,
-                         const SanitizerScan& sanitizers, const RunPaths& paths,
-                         const Config& config) {
-    std::string status;
+RunVerdict judge_run(int index, const RawRun& raw, const RecordCheck& record,
+                     const SanitizerScan& sanitizers, const RunPaths& paths, const Config& config) {
+    RunStatus status = RunStatus::fail;
     std::string reason;
     const std::string where = in_case(record);
     if (!raw.start_error.empty()) {
-        status = "fail";
+        status = RunStatus::fail;
         reason = raw.start_error;
     } else if (raw.stop == StopReason::timeout) {
-        status = "timeout";
+        status = RunStatus::timeout;
         std::ostringstream secs;
         secs.precision(1);
         secs << std::fixed
@@ -169,29 +157,29 @@ nlohmann::json judge_run(int index, const RawRun& raw, const RecordCheck& record
         reason = "timed out after " + secs.str() + " s" + where + ": " +
                  (raw.hang ? raw.hang->kind + ", " + raw.hang->summary : "no thread information");
     } else if (raw.stop == StopReason::interrupted) {
-        status = "timeout";
+        status = RunStatus::timeout;
         reason = "stopped by " + raw.stop_detail + where +
                  " (meson test's own timeout is shorter than kit-run's, or someone pressed Ctrl-C)";
     } else if (raw.stop == StopReason::too_many_processes) {
-        status = "limit";
+        status = RunStatus::limit;
         reason = "started more than " + std::to_string(config.limits.max_processes) +
                  " processes (" + raw.stop_detail + " alive)" + where + ": a fork bomb?";
     } else if (raw.stop == StopReason::too_much_memory) {
-        status = "limit";
+        status = RunStatus::limit;
         reason = "used more than " + mib(config.limits.memory_bytes) + " of memory (" +
                  raw.stop_detail + " MiB)" + where;
     } else if (raw.signal == SIGXCPU) {
-        status = "limit";
+        status = RunStatus::limit;
         reason = "used up its CPU-time limit" + where;
     } else if (raw.signal == SIGXFSZ) {
-        status = "limit";
+        status = RunStatus::limit;
         reason =
             "wrote a file larger than the " + mib(config.limits.file_size_bytes) + " limit" + where;
     } else if (sanitizers.report) {
-        status = "sanitizer";
+        status = RunStatus::sanitizer;
         reason = sanitizers.headline + where;
     } else if (raw.signal != 0) {
-        status = "crash";
+        status = RunStatus::crash;
         reason = "killed by " + signal_name(raw.signal) + where;
         if (raw.signal == SIGKILL) {
             reason += " (out of memory, or killed from outside)";
@@ -200,52 +188,46 @@ nlohmann::json judge_run(int index, const RawRun& raw, const RecordCheck& record
         std::tie(status, reason) = judge_exit(raw, record);
     }
 
-    nlohmann::json notes = nlohmann::json::array();
+    RunVerdict run;
+    run.index = index;
+    run.status = status;
+    run.exit_code = raw.exited ? raw.exit_code : -1;
+    run.signal = raw.signal;
+    run.seconds = static_cast<double>(static_cast<long long>(raw.seconds * 1000)) / 1000;
+    run.log = paths.log ? paths.log->string() : "";
+    run.reason = valid_utf8(reason);
     if (raw.leftover > 0) {
-        notes.push_back("the test left " + std::to_string(raw.leftover) +
-                        " process(es) running after it ended; kit-run killed them");
+        run.notes.push_back("the test left " + std::to_string(raw.leftover) +
+                            " process(es) running after it ended; kit-run killed them");
     }
     if (raw.stuck > 0) {
-        notes.push_back(std::to_string(raw.stuck) +
-                        " process(es) could not be killed (uninterruptible sleep)");
+        run.notes.push_back(std::to_string(raw.stuck) +
+                            " process(es) could not be killed (uninterruptible sleep)");
     }
     if (raw.dropped_bytes > 0) {
-        notes.push_back("output beyond " + std::to_string(config.limits.output_cap_bytes) +
-                        " bytes was dropped (" + std::to_string(raw.dropped_bytes) + " bytes)");
+        run.notes.push_back("output beyond " + std::to_string(config.limits.output_cap_bytes) +
+                            " bytes was dropped (" + std::to_string(raw.dropped_bytes) + " bytes)");
     }
     if (raw.hang && !raw.hang->gdb_note.empty()) {
-        notes.push_back(raw.hang->gdb_note);
+        run.notes.push_back(raw.hang->gdb_note);
     }
     if (!sanitizers.report && !sanitizers.logs.empty()) {
-        notes.push_back("the sanitizers wrote a log without an error report");
+        run.notes.emplace_back("the sanitizers wrote a log without an error report");
     }
-
-    nlohmann::json run = {
-        {"index", index},
-        {"status", status},
-        {"exit_code", raw.exited ? raw.exit_code : -1},
-        {"signal", raw.signal},
-        {"seconds", static_cast<double>(static_cast<long long>(raw.seconds * 1000)) / 1000},
-        {"cases_passed", nlohmann::json::array()},
-        {"cases_failed", nlohmann::json::array()},
-        {"log", paths.log ? paths.log->string() : ""},
-        {"sanitizer_logs", nlohmann::json::array()},
-        {"hang", nullptr},
-        {"reason", valid_utf8(reason)},
-        {"notes", notes},
-    };
+    for (const auto& refused : sanitizers.refused) {
+        run.notes.push_back(valid_utf8("ignored " + refused));
+    }
     for (const auto& name : record.cases_passed) {
-        run["cases_passed"].push_back(valid_utf8(name));
+        run.cases_passed.push_back(valid_utf8(name));
     }
     for (const auto& name : record.cases_failed) {
-        run["cases_failed"].push_back(valid_utf8(name));
+        run.cases_failed.push_back(valid_utf8(name));
     }
     for (const auto& log : sanitizers.logs) {
-        run["sanitizer_logs"].push_back(valid_utf8(log.string()));
+        run.sanitizer_logs.push_back(valid_utf8(log.string()));
     }
     if (raw.hang) {
-        run["hang"] = {{"kind", raw.hang->kind},
-                       {"backtrace", paths.backtrace ? paths.backtrace->string() : ""}};
+        run.hang = Hang{raw.hang->kind, paths.backtrace ? paths.backtrace->string() : ""};
     }
     return run;
 }

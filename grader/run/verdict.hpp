@@ -2,10 +2,10 @@
 #pragma once
 
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "common/verdict.hpp"
 #include "run/config.hpp"
 #include "run/record.hpp"
 #include "run/runner.hpp"
@@ -14,21 +14,20 @@ namespace kit {
 
 // What the sanitizers wrote into a run's log_path directory.
 struct SanitizerScan {
-    std::vector<std::filesystem::path> logs;  // every file found
+    std::vector<std::filesystem::path> logs;  // the files read: regular, not links, the test's own
     bool report = false;                      // some file holds an error report
     std::string headline;  // its first line, e.g. "AddressSanitizer: heap-use-after-free ..."
+    std::vector<std::string> refused;  // files left unread, each with the reason
 };
 
-// Reads the files in `dir` (missing dir: nothing found). Never throws.
-SanitizerScan scan_sanitizer_logs(const std::filesystem::path& dir);
+// Reads the files in `dir` (missing dir: nothing found) through read_trusted_file: never through a
+// symbolic link, only regular files owned by `owner` (the user the test ran as). Never throws.
+SanitizerScan scan_sanitizer_logs(const std::filesystem::path& dir, uid_t owner);
 
-// Builds one element of the verdict's "runs" array: status (pass, fail, timeout, crash,
-// sanitizer, no_record, bad_record, limit), exit_code, signal, seconds, cases_passed/failed, log,
-// sanitizer_logs, hang ({kind, backtrace} or null), a one-line reason and notes (extra remarks,
-// e.g. processes left running, output dropped). Pure: reads nothing but its arguments.
-nlohmann::json judge_run(int index, const RawRun& raw, const RecordCheck& record,
-                         const SanitizerScan& sanitizers, const RunPaths& paths,
-                         const Config& config);
+// Judges one run: its status, a one-line reason and notes (extra remarks, e.g. processes left
+// running, output dropped, no gdb). Pure: reads nothing but its arguments.
+RunVerdict judge_run(int index, const RawRun& raw, const RecordCheck& record,
+                     const SanitizerScan& sanitizers, const RunPaths& paths, const Config& config);
 
 // The environment the test gets: kit-run's own minus KIT_RUN_SECRET, KIT_OUT, KIT_TIMEOUTS and
 // anything named like a credential (*SECRET*, *TOKEN*, *PASSWORD*, *PASSWD*, *CREDENTIAL*,

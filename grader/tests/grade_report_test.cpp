@@ -34,7 +34,7 @@ GradeResult sample(int findings) {
         for (const char* v : {"plain", "asan", "tsan"}) {
             kit::grade::VariantOutcome o;
             o.variant = v;
-            o.state = i == 0 ? "pass" : "fail";
+            o.state = i == 0 ? kit::grade::OutcomeState::pass : kit::grade::OutcomeState::fail;
             o.reason = "expected <3> & got \"4\"\x01";
             o.excerpt = "[ RUN      ] A.B\n<failure> & more\n";
             o.reproduce = "cd build/starter-tsan && ./lesson7-hidden-tests --gtest_filter='A.*'";

@@ -7,93 +7,124 @@
 #include <filesystem>
 #include <string>
 
+#include "common/hmac.hpp"
+#include "common/verdict.hpp"
 #include "grade/grade.hpp"
 #include "grade/util.hpp"
-#include "grade/verdict.hpp"
 
 namespace {
 
+using kit::VerdictState;
 using kit::grade::ItemResult;
 using kit::grade::VariantOutcome;
-using kit::grade::VerdictState;
 using nlohmann::json;
 
+// A verdict as kit-run builds it: the shared type, its JSON, and kit-run's signer.
 json verdict_json(int repeat, int passed) {
-    json runs = json::array();
+    kit::Verdict v;
+    v.item = "sum_of_squares";
+    v.lesson = "lesson7";
+    v.variant = "tsan";
+    v.repeat = repeat;
+    v.passed_runs = passed;
+    v.timeout = 5;
+    v.reproduce = "cd build && ./t";
     for (int i = 0; i < repeat; ++i) {
-        runs.push_back({{"index", i},
-                        {"status", i < passed ? "pass" : "fail"},
-                        {"exit_code", i < passed ? 0 : 1},
-                        {"signal", 0},
-                        {"seconds", 0.5},
-                        {"cases_passed", json::array()},
-                        {"cases_failed", json::array()},
-                        {"log", "/tmp/x.log"},
-                        {"sanitizer_logs", json::array()},
-                        {"hang", nullptr},
-                        {"reason", i < passed ? "" : "SumOfSquares.Small failed"}});
+        kit::RunVerdict run;
+        run.index = i;
+        run.status = i < passed ? kit::RunStatus::pass : kit::RunStatus::fail;
+        run.exit_code = i < passed ? 0 : 1;
+        run.seconds = 0.5;
+        run.log = "/tmp/x.log";
+        run.reason = i < passed ? "" : "SumOfSquares.Small failed";
+        v.runs.push_back(run);
     }
-    return {{"item", "sum_of_squares"},
-            {"lesson", "lesson7"},
-            {"variant", "tsan"},
-            {"repeat", repeat},
-            {"passed_runs", passed},
-            {"runs", runs},
-            {"reproduce", "cd build && ./t"}};
+    return kit::to_json(v);
+}
+
+std::string sign_verdict_text(json verdict, const std::string& secret) {
+    kit::sign_verdict(verdict, secret);
+    return verdict.dump();
 }
 
 TEST(GradeVerdict, SignedByTheRunSecretIsVerified) {
-    std::string secret = kit::grade::random_secret_hex();
+    std::string secret = kit::random_hex(32);
     ASSERT_EQ(secret.size(), 64U);
-    std::string text = kit::grade::sign_verdict_text(verdict_json(3, 3).dump(), secret);
-    auto load = kit::grade::check_verdict_text(text, secret);
+    std::string text = sign_verdict_text(verdict_json(3, 3), secret);
+    auto load = kit::check_verdict_text(text, secret);
     ASSERT_EQ(load.state, VerdictState::verified) << load.detail;
     EXPECT_EQ(load.verdict.runs.size(), 3U);
-    EXPECT_TRUE(kit::grade::verdict_passes(load.verdict, 3));
+    EXPECT_TRUE(kit::verdict_passes(load.verdict, 3));
 }
 
 TEST(GradeVerdict, ForgedOrTamperedVerdictsAreRejected) {
-    std::string secret = kit::grade::random_secret_hex();
+    std::string secret = kit::random_hex(32);
     // Signed with another secret (a student guessing, or a stale file from an earlier grading).
-    std::string other =
-        kit::grade::sign_verdict_text(verdict_json(1, 1).dump(), kit::grade::random_secret_hex());
-    EXPECT_EQ(kit::grade::check_verdict_text(other, secret).state, VerdictState::forged);
+    std::string other = sign_verdict_text(verdict_json(1, 1), kit::random_hex(32));
+    EXPECT_EQ(kit::check_verdict_text(other, secret).state, VerdictState::forged);
     // Correctly signed, then edited to claim a pass.
-    json j = json::parse(kit::grade::sign_verdict_text(verdict_json(1, 0).dump(), secret));
+    json j = json::parse(sign_verdict_text(verdict_json(1, 0), secret));
     j["passed_runs"] = 1;
     j["runs"][0]["status"] = "pass";
-    EXPECT_EQ(kit::grade::check_verdict_text(j.dump(), secret).state, VerdictState::forged);
+    EXPECT_EQ(kit::check_verdict_text(j.dump(), secret).state, VerdictState::forged);
     // No HMAC at all.
-    EXPECT_EQ(kit::grade::check_verdict_text(verdict_json(1, 1).dump(), secret).state,
+    EXPECT_EQ(kit::check_verdict_text(verdict_json(1, 1).dump(), secret).state,
               VerdictState::forged);
-    EXPECT_EQ(kit::grade::check_verdict_text("not json", secret).state, VerdictState::unreadable);
-    EXPECT_EQ(kit::grade::load_verdict("/nonexistent/verdict.json", secret).state,
-              VerdictState::missing);
+    EXPECT_EQ(kit::check_verdict_text("not json", secret).state, VerdictState::unreadable);
+    EXPECT_EQ(kit::load_verdict("/nonexistent/verdict.json", secret).state, VerdictState::missing);
     // An empty secret never verifies anything.
-    EXPECT_EQ(kit::grade::check_verdict_text(
-                  kit::grade::sign_verdict_text(verdict_json(1, 1).dump(), ""), "")
-                  .state,
+    EXPECT_EQ(kit::check_verdict_text(sign_verdict_text(verdict_json(1, 1), ""), "").state,
               VerdictState::forged);
+}
+
+TEST(GradeVerdict, NotesAndTimeoutSurviveTheRoundTrip) {
+    const std::string secret = kit::random_hex(32);
+    json j = verdict_json(1, 0);
+    j["runs"][0]["notes"] = json::array({"the test left 2 process(es) running"});
+    j["runs"][0]["hang"] = {{"kind", "deadlock"}, {"backtrace", "/tmp/x.bt"}};
+    const auto load = kit::check_verdict_text(sign_verdict_text(j, secret), secret);
+    ASSERT_EQ(load.state, VerdictState::verified) << load.detail;
+    EXPECT_DOUBLE_EQ(load.verdict.timeout, 5);
+    ASSERT_EQ(load.verdict.runs.size(), 1U);
+    const auto& run = load.verdict.runs.front();
+    EXPECT_EQ(run.status, kit::RunStatus::fail);
+    ASSERT_EQ(run.notes.size(), 1U) << "hint: kit-run's notes must reach kit-grade";
+    EXPECT_EQ(run.notes.front(), "the test left 2 process(es) running");
+    ASSERT_TRUE(run.hang.has_value());
+    EXPECT_EQ(run.hang->kind, "deadlock");
+    EXPECT_EQ(kit::to_json(run), j["runs"][0]) << "hint: to_json and from_json must agree";
 }
 
 TEST(GradeVerdict, HmacKeyIsTheHexTextNotItsBytes) {
     // The interface fixes the key as the 64 ASCII characters (GRADER-INTERFACE.md); RFC 4231 case 2
     // shape.
-    EXPECT_EQ(kit::grade::hmac_sha256_hex("Jefe", "what do ya want for nothing?"),
+    EXPECT_EQ(kit::hmac_sha256_hex("Jefe", "what do ya want for nothing?"),
               "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
 TEST(GradePolicy, AllRepeatsMustPass) {
-    std::string secret = kit::grade::random_secret_hex();
-    auto two_of_three = kit::grade::check_verdict_text(
-        kit::grade::sign_verdict_text(verdict_json(3, 2).dump(), secret), secret);
+    std::string secret = kit::random_hex(32);
+    auto two_of_three =
+        kit::check_verdict_text(sign_verdict_text(verdict_json(3, 2), secret), secret);
     ASSERT_EQ(two_of_three.state, VerdictState::verified);
-    EXPECT_FALSE(kit::grade::verdict_passes(two_of_three.verdict, 3))
-        << "hint: policy is all N must pass";
-    auto one_of_one = kit::grade::check_verdict_text(
-        kit::grade::sign_verdict_text(verdict_json(1, 1).dump(), secret), secret);
-    EXPECT_FALSE(kit::grade::verdict_passes(one_of_one.verdict, 3))
+    EXPECT_FALSE(kit::verdict_passes(two_of_three.verdict, 3)) << "hint: policy is all N must pass";
+    auto one_of_one =
+        kit::check_verdict_text(sign_verdict_text(verdict_json(1, 1), secret), secret);
+    EXPECT_FALSE(kit::verdict_passes(one_of_one.verdict, 3))
         << "hint: fewer runs than declared must fail";
+}
+
+kit::grade::OutcomeState state_of(const std::string& word) {
+    using kit::grade::OutcomeState;
+    for (const OutcomeState state :
+         {OutcomeState::pass, OutcomeState::fail, OutcomeState::not_built,
+          OutcomeState::not_required, OutcomeState::not_run}) {
+        if (kit::grade::to_string(state) == word) {
+            return state;
+        }
+    }
+    ADD_FAILURE() << "no outcome state '" << word << "'";
+    return OutcomeState::fail;
 }
 
 ItemResult item_with(std::initializer_list<const char*> states) {
@@ -105,7 +136,7 @@ ItemResult item_with(std::initializer_list<const char*> states) {
     for (const char* s : states) {
         VariantOutcome o;
         o.variant = names[i++];
-        o.state = s;
+        o.state = state_of(s);
         r.outcomes.push_back(o);
     }
     return r;

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "common/json_io.hpp"
+#include "common/verdict.hpp"
 
 extern char** environ;  // NOLINT(readability-redundant-declaration): POSIX declares it nowhere
 
@@ -50,6 +52,10 @@ struct KitRun {
     double seconds = 0;
 };
 
+// "KIT_PROCESS_TEST_TAG=<pid>-<n>": the environment entry that marks the processes of one
+// run_kit().
+std::string last_tag;  // NOLINT(cppcoreguidelines-avoid-non-const-global-variables): test state
+
 // Runs kit-run on the fixture (with `args`) with KIT_OUT in a fresh directory and `extra` env.
 KitRun run_kit(const std::string& mode, const std::map<std::string, std::string>& extra = {},
                const std::vector<std::string>& args = {"--gtest_filter=Fixture.*"}) {
@@ -58,10 +64,17 @@ KitRun run_kit(const std::string& mode, const std::map<std::string, std::string>
                                                       "-" + std::to_string(counter++));
     fs::remove_all(out);
     fs::create_directories(out);
+    last_tag = "KIT_PROCESS_TEST_TAG=" + std::to_string(::getpid()) + "-" + std::to_string(counter);
     std::map<std::string, std::string> env = {
-        {"KIT_OUT", out.string()}, {"KIT_RUN_SECRET", secret},      {"KIT_ITEM", "item"},
-        {"KIT_LESSON", "fixture"}, {"KIT_VARIANT", "plain"},        {"KIT_TIMEOUT", "20"},
-        {"FIXTURE_MODE", mode},    {"GITHUB_TOKEN", "do-not-leak"},
+        {"KIT_PROCESS_TEST_TAG", last_tag.substr(last_tag.find('=') + 1)},
+        {"KIT_OUT", out.string()},
+        {"KIT_RUN_SECRET", secret},
+        {"KIT_ITEM", "item"},
+        {"KIT_LESSON", "fixture"},
+        {"KIT_VARIANT", "plain"},
+        {"KIT_TIMEOUT", "20"},
+        {"FIXTURE_MODE", mode},
+        {"GITHUB_TOKEN", "do-not-leak"},
     };
     for (const auto& [name, value] : extra) {
         env[name] = value;
@@ -144,23 +157,49 @@ std::map<std::string, std::string> short_timeout(double seconds) {
     return {{"KIT_TIMEOUTS", file.string()}};
 }
 
-// No process of the fixture may outlive kit-run.
+// No process of the last run_kit() may outlive its kit-run. Only the processes that run started
+// count: they carry its tag in their environment (inherited by every descendant, setsid() daemons
+// too), so another grading's fixtures or kit-runs on the same machine never do.
 int fixture_processes_alive() {
     int count = 0;
-    const std::string fixture = fs::path(required_env("KIT_RUN_FIXTURE")).filename().string();
-    for (const auto& entry : fs::directory_iterator("/proc")) {
-        std::ifstream comm(entry.path() / "comm");
-        std::string name;
-        std::getline(comm, name);
-        std::ifstream stat(entry.path() / "stat");
+    std::error_code ec;
+    for (fs::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
+        std::ifstream environ_file(it->path() / "environ", std::ios::binary);
+        const std::string vars((std::istreambuf_iterator<char>(environ_file)),
+                               std::istreambuf_iterator<char>());
+        if (vars.find('\0' + last_tag + '\0') == std::string::npos &&
+            vars.rfind(last_tag + '\0', 0) != 0) {
+            continue;
+        }
+        std::ifstream stat(it->path() / "stat");
         std::string stat_line;
         std::getline(stat, stat_line);
-        const bool zombie = stat_line.find(") Z") != std::string::npos;
-        if (!zombie && !name.empty() && fixture.rfind(name, 0) == 0) {
+        if (stat_line.find(") Z") == std::string::npos) {
             ++count;
         }
     }
     return count;
+}
+
+TEST(KitRun, ProcessCountSeesOnlyTaggedProcesses) {
+    // The control for fixture_processes_alive(): a tagged process counts, an untagged one does not.
+    last_tag = "KIT_PROCESS_TEST_TAG=control-" + std::to_string(::getpid());
+    std::string tagged_entry = last_tag;
+    std::array<char*, 2> tagged_env{tagged_entry.data(), nullptr};
+    std::array<char*, 1> no_env{nullptr};
+    std::string sleep_path = "/bin/sleep";
+    std::string seconds_arg = "30";
+    std::array<char*, 3> argv{sleep_path.data(), seconds_arg.data(), nullptr};
+    pid_t tagged = 0;
+    pid_t untagged = 0;
+    ASSERT_EQ(posix_spawn(&tagged, argv[0], nullptr, nullptr, argv.data(), tagged_env.data()), 0);
+    ASSERT_EQ(posix_spawn(&untagged, argv[0], nullptr, nullptr, argv.data(), no_env.data()), 0);
+    EXPECT_EQ(fixture_processes_alive(), 1);
+    ::kill(tagged, SIGKILL);
+    ::kill(untagged, SIGKILL);
+    ::waitpid(tagged, nullptr, 0);
+    ::waitpid(untagged, nullptr, 0);
+    EXPECT_EQ(fixture_processes_alive(), 0);
 }
 
 TEST(KitRun, PassingTestBinaryPasses) {
