@@ -3,16 +3,19 @@
 #include "lesson7/process_pool.hpp"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <future>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -92,6 +95,118 @@ TEST(ProcessPoolHidden, ADeadWorkerIsReapedAtOnce) {
         << "hint: a worker that exits while running a task is a crash too";
     EXPECT_TRUE(gone(first)) << "hint: waitpid() the dead worker before completing its future";
     EXPECT_EQ(pool.submit(square, 9).get(), 81);
+}
+
+TEST(ProcessPoolHidden, AWorkerThatDiesWhileIdleIsReapedAndReplaced) {
+    ProcessPool pool(2);
+    EXPECT_EQ(pool.submit(square, 3).get(), 9);
+    const std::vector<pid_t> before = pool.worker_pids();
+    ASSERT_EQ(before.size(), 2U);
+    // Killed from outside while it waits for work: no task is lost, but the pool must notice
+    // (end of file on its reply pipe), reap it and start another.
+    ASSERT_EQ(::kill(before[0], SIGKILL), 0);
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (pool.workers_started() < 3U) {
+        ASSERT_LT(std::chrono::steady_clock::now(), deadline)
+            << "hint: watch idle workers' reply pipes too: end of file there means a death";
+        std::this_thread::yield();
+    }
+    while (!gone(before[0])) {
+        ASSERT_LT(std::chrono::steady_clock::now(), deadline)
+            << "hint: waitpid() a worker that died while idle, or it stays a zombie";
+        std::this_thread::yield();
+    }
+    const std::vector<pid_t> after = pool.worker_pids();
+    ASSERT_EQ(after.size(), 2U) << "hint: the replacement takes the dead worker's slot";
+    EXPECT_EQ(std::count(after.begin(), after.end(), before[0]), 0);
+    EXPECT_EQ(std::count(after.begin(), after.end(), before[1]), 1)
+        << "hint: only the dead worker is replaced";
+    std::vector<Future<int>> fs;
+    for (int i = 0; i < 8; ++i) {
+        fs.push_back(pool.submit(square, i));
+    }
+    for (int i = 0; i < 8; ++i) {
+        ASSERT_TRUE(fs[static_cast<std::size_t>(i)].wait_for(60s));
+        EXPECT_EQ(fs[static_cast<std::size_t>(i)].get(), i * i);
+    }
+    EXPECT_EQ(pool.errors().size(), 0U);
+}
+
+// Lowers this process's limit on open files so that at most `spare` new fds can be opened (0:
+// none), and restores it.
+class FewNewFiles {
+  public:
+    explicit FewNewFiles(int spare) {
+        EXPECT_EQ(::getrlimit(RLIMIT_NOFILE, &saved_), 0);
+        const int lowest_free = ::dup(0);  // every fd below it is in use
+        ::close(lowest_free);
+        rlimit lowered = saved_;
+        lowered.rlim_cur = static_cast<rlim_t>(lowest_free + spare);
+        EXPECT_EQ(::setrlimit(RLIMIT_NOFILE, &lowered), 0);
+    }
+    FewNewFiles(const FewNewFiles&) = delete;
+    FewNewFiles& operator=(const FewNewFiles&) = delete;
+    ~FewNewFiles() { static_cast<void>(::setrlimit(RLIMIT_NOFILE, &saved_)); }
+
+  private:
+    rlimit saved_{};
+};
+
+int dies_now(int /*unused*/) {
+    static_cast<void>(::raise(SIGKILL));
+    return 0;
+}
+LESSON7_REGISTER_TASK(dies_now);
+
+TEST(ProcessPoolHidden, WhenNoReplacementCanStartQueuedTasksFail) {
+    ProcessPool pool(1);
+    ASSERT_EQ(pool.submit(square, 2).get(), 4);
+    Future<int> crash;
+    Future<int> queued;
+    {
+        // The only worker dies while no pipe can be made for a replacement: the task it ran and
+        // the one queued behind it must fail, not wait forever.
+        const FewNewFiles limit(0);
+        crash = pool.submit(dies_now, 0);
+        queued = pool.submit(square, 3);
+        ASSERT_TRUE(crash.wait_for(60s));
+        ASSERT_TRUE(queued.wait_for(60s))
+            << "hint: with no worker left and none startable, fail what is queued and stop";
+    }
+    EXPECT_THROW(crash.get(), WorkerCrashed);
+    EXPECT_THROW(queued.get(), WorkerCrashed) << "hint: the queued task can never run now";
+    ASSERT_EQ(pool.errors().size(), 1U) << "hint: report the failed replacement to errors()";
+    EXPECT_NE(pool.errors().entries()[0].find("replacing"), std::string::npos)
+        << pool.errors().entries()[0];
+    EXPECT_EQ(pool.workers_started(), 1U);
+    EXPECT_TRUE(pool.worker_pids().empty()) << "hint: drop the slot whose replacement failed";
+    EXPECT_THROW(pool.submit(square, 4), PoolShutDownError)
+        << "hint: a pool without workers stops accepting work";
+    pool.shutdown();
+    int status = 0;
+    EXPECT_EQ(::waitpid(-1, &status, WNOHANG), -1) << "hint: the dead worker is reaped";
+}
+
+TEST(ProcessPoolHidden, AFailedStartLeavesNoProcessBehind) {
+    // With room for 0, 1, 2, ... new fds, the constructor runs out at every step in turn (the
+    // wake-up pipe, the first worker's pipes, the second's): whatever it had started must be gone
+    // when the exception leaves it.
+    int failures = 0;
+    for (int spare = 0; spare <= 16; ++spare) {
+        SCOPED_TRACE("room for " + std::to_string(spare) + " new fds");
+        try {
+            const FewNewFiles limit(spare);
+            ProcessPool pool(3);
+            pool.shutdown();
+        } catch (const std::system_error&) {
+            ++failures;
+        }
+        int status = 0;
+        ASSERT_EQ(::waitpid(-1, &status, WNOHANG), -1)
+            << "hint: when the constructor fails, close the started workers' request pipes and "
+               "waitpid() them before rethrowing";
+    }
+    EXPECT_GT(failures, 1) << "hint: a pipe that cannot be made is a std::system_error";
 }
 
 TEST(ProcessPoolHidden, CrashMessageSaysWhatHappened) {
