@@ -161,24 +161,14 @@ struct Pipe {
     UniqueFd write;
 };
 
-// A close-on-exec pipe (no other child inherits it: a stray copy of a write end would hide a
-// worker's death from us) whose ends stay off fds 0-4, which a worker's dup2s overwrite.
+// A close-on-exec pipe: no other child inherits it (a stray copy of a write end would hide a
+// worker's death from us).
 Pipe make_pipe(int flags, const char* what) {
     std::array<int, 2> fds{-1, -1};
     if (::pipe2(fds.data(), O_CLOEXEC | flags) != 0) {
         detail::throw_errno(std::string("pipe2 for ") + what);
     }
-    Pipe p{UniqueFd(fds[0]), UniqueFd(fds[1])};
-    for (UniqueFd* end : {&p.read, &p.write}) {
-        if (end->get() < 5) {
-            const int moved = ::fcntl(end->get(), F_DUPFD_CLOEXEC, 5);
-            if (moved < 0) {
-                detail::throw_errno(std::string("moving a pipe end for ") + what);
-            }
-            end->reset(moved);
-        }
-    }
-    return p;
+    return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
 // A 1 MiB argument crosses a default 64 KiB pipe in 16 rounds of fill, wake up, drain. Linux lets
@@ -268,7 +258,8 @@ ProcessPool::Worker ProcessPool::spawn_worker() {
     grow_pipe(request);
     grow_pipe(reply);
     SpawnActions actions;
-    // dup2 onto 3 and 4 in the child (dup2 clears close-on-exec on the copy); close the rest.
+    // dup2 onto 3 and 4 in the child (dup2 clears close-on-exec on the copy); close the rest. The
+    // request pipe is made first, so reply.write is never fd 3, which the first dup2 overwrites.
     actions.dup2(request.read.get(), 3);
     actions.dup2(reply.write.get(), 4);
     actions.close_from(5);

@@ -2,6 +2,9 @@
 // reaping.
 #include "lesson7/process_pool.hpp"
 
+#include "../public/pool_test_support.hpp"
+
+#include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -10,6 +13,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <future>
@@ -207,6 +212,106 @@ TEST(ProcessPoolHidden, AFailedStartLeavesNoProcessBehind) {
                "waitpid() them before rethrowing";
     }
     EXPECT_GT(failures, 1) << "hint: a pipe that cannot be made is a std::system_error";
+}
+
+void ignore_signal(int /*signal*/) {}
+
+// Installs a SIGUSR1 handler without SA_RESTART, so that a blocked read() or write() returns early:
+// a write that already moved some bytes returns that short count, one that moved none fails with
+// EINTR. Restores the old handler.
+class InterruptingSignal {
+  public:
+    InterruptingSignal() {
+        struct sigaction action {};
+        action.sa_handler = &ignore_signal;
+        sigemptyset(&action.sa_mask);
+        action.sa_flags = 0;
+        EXPECT_EQ(::sigaction(SIGUSR1, &action, &saved_), 0);
+    }
+    InterruptingSignal(const InterruptingSignal&) = delete;
+    InterruptingSignal& operator=(const InterruptingSignal&) = delete;
+    ~InterruptingSignal() { static_cast<void>(::sigaction(SIGUSR1, &saved_, nullptr)); }
+
+  private:
+    struct sigaction saved_ {};
+};
+
+struct TestPipe {
+    TestPipe() { EXPECT_EQ(::pipe(fds.data()), 0); }
+    TestPipe(const TestPipe&) = delete;
+    TestPipe& operator=(const TestPipe&) = delete;
+    ~TestPipe() {
+        close_write();
+        ::close(fds[0]);
+    }
+    void close_write() {
+        if (fds[1] >= 0) {
+            ::close(fds[1]);
+            fds[1] = -1;
+        }
+    }
+    std::array<int, 2> fds{-1, -1};
+};
+
+TEST(ProcessPoolHidden, FramesSurviveShortWritesAndInterruptedCalls) {
+    const InterruptingSignal signal;
+    const std::string payload = [] {
+        std::string p(1U << 20U, '\0');
+        for (std::size_t i = 0; i < p.size(); ++i) {
+            p[i] = static_cast<char>('a' + i % 23);
+        }
+        return p;
+    }();
+    TestPipe pipe;  // 64 KiB by default: the writer blocks long before the frame is through
+    std::promise<pid_t> writer_tid;
+    std::atomic<bool> wrote{false};
+    std::thread writer([&] {
+        writer_tid.set_value(::gettid());
+        detail::write_frame(pipe.fds[1], payload);
+        wrote = true;
+    });
+    const pid_t tid = writer_tid.get_future().get();
+    // Interrupt the writer while it blocks on the full pipe: write() returns a short count.
+    test_support::wait_until_blocked(tid, "write_frame never blocked on a full pipe");
+    ASSERT_EQ(::pthread_kill(writer.native_handle(), SIGUSR1), 0);
+    std::string got;
+    ASSERT_TRUE(detail::read_frame(pipe.fds[0], got));
+    writer.join();
+    EXPECT_TRUE(wrote.load());
+    EXPECT_EQ(got.size(), payload.size())
+        << "hint: write() may write fewer bytes than asked (a signal, a full pipe): loop";
+    EXPECT_TRUE(got == payload) << "hint: after a short write, continue where it stopped";
+
+    // A reader blocked on an empty pipe and interrupted fails with EINTR: it must read again.
+    std::promise<pid_t> reader_tid;
+    std::string second;
+    bool second_ok = false;
+    std::thread reader([&] {
+        reader_tid.set_value(::gettid());
+        second_ok = detail::read_frame(pipe.fds[0], second);
+    });
+    const pid_t rtid = reader_tid.get_future().get();
+    test_support::wait_until_blocked(rtid, "read_frame never blocked on an empty pipe");
+    ASSERT_EQ(::pthread_kill(reader.native_handle(), SIGUSR1), 0);
+    detail::write_frame(pipe.fds[1], "after the signal");
+    reader.join();
+    EXPECT_TRUE(second_ok) << "hint: EINTR is not end of file: read again";
+    EXPECT_EQ(second, "after the signal");
+
+    // A frame cut short by end of file is an error; end of file between frames is not.
+    detail::write_frame(pipe.fds[1], "");
+    const std::array<char, 6> torn{10, 0, 0, 0, 'a', 'b'};  // says 10 bytes, brings 2
+    ASSERT_EQ(::write(pipe.fds[1], torn.data(), torn.size()), 6);
+    pipe.close_write();
+    std::string empty = "stale";
+    ASSERT_TRUE(detail::read_frame(pipe.fds[0], empty));
+    EXPECT_EQ(empty, "") << "hint: a frame of length 0 is an empty payload";
+    std::string cut;
+    EXPECT_THROW(detail::read_frame(pipe.fds[0], cut), std::runtime_error)
+        << "hint: end of file inside a frame means the writer died: throw";
+    std::string none;
+    EXPECT_FALSE(detail::read_frame(pipe.fds[0], none))
+        << "hint: end of file before a frame's first byte returns false";
 }
 
 TEST(ProcessPoolHidden, CrashMessageSaysWhatHappened) {
