@@ -12,6 +12,7 @@ tests), and EQUIVALENT when the lesson declares it so in lessons/LESSON/mutants.
 """
 import argparse
 import difflib
+import fcntl
 import json
 import os
 import random
@@ -514,7 +515,7 @@ def main(argv):
 
     if args.sample:
         # A fixed, seeded sample, split over the tasks in proportion to their mutants (at least
-        # one each), so that every task's kill rate is checked.
+        # four each), so that every task's kill rate is checked.
         rng = random.Random(args.seed)
         by_task = {}
         for m in todo:
@@ -522,12 +523,19 @@ def main(argv):
         total = max(1, len(todo))
         picked = []
         for task in sorted(by_task):
-            share = max(1, round(args.sample * len(by_task[task]) / total))
+            share = max(4, round(args.sample * len(by_task[task]) / total))
             picked += rng.sample(by_task[task], min(share, len(by_task[task])))
         todo = sorted(picked, key=lambda m: (m.file, m.start))
 
-    # The scratch tree: synced from the working tree, the reference built and graded once.
+    # The scratch tree: synced from the working tree, the reference built and graded once. One
+    # run at a time: a second one would overwrite the first one's mutants.
     os.makedirs(scratch, exist_ok=True)
+    lock = open(os.path.join(root, "build", "mutate", "lock"), "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        sys.exit(f"ci/mutate: another ci/mutate is running in {scratch}; wait for it to finish "
+                 f"(or end it) and run again")
     sync_tree(root, scratch)
     grader = Grader(root, scratch, lesson, args.variant, logs)
     # Items per task come from the lesson's manifest, so they are never listed twice.
@@ -594,13 +602,14 @@ def main(argv):
             write_fresh(dst, sources[rel])
         secs = time.time() - t0
         results.append((m, status, killers, secs))
-        tag = {"KILLED": "PASS", "SURVIVED": "FAIL", "NOCOMPILE": "SKIP", "ERROR": "FAIL"}[status]
+        # Per-mutant lines say killed/SURVIVED, not PASS/FAIL: the PASS/FAIL lines are the tasks'
+        # verdicts, which the last line counts.
+        tag = {"KILLED": "killed", "SURVIVED": "SURVIVED", "NOCOMPILE": "nocompile", "ERROR": "ERROR"}[status]
         detail = f"killed by {', '.join(killers)}" if killers else {
             "SURVIVED": "survived: every item of the task still scores full marks",
             "NOCOMPILE": "does not compile (not counted)",
             "ERROR": f"the grader could not grade it (see {log})"}[status]
-        print(f"{'' if args.sample else f'[{k}/{len(todo)}] '}{tag} mutant {m.id} ({m.task}, {m.what}): {detail} [{secs:.0f}s]",
-              flush=True)
+        print(f"[{k}/{len(todo)}] {tag} {m.id} ({m.task}, {m.what}): {detail} [{secs:.0f}s]", flush=True)
 
     # Per-task figures.
     report = {"lesson": lesson, "variant": args.variant, "sample": args.sample, "seed": args.seed, "tasks": {},

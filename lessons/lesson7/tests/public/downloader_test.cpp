@@ -32,6 +32,10 @@ TEST(Downloader, FetchSizeThrowsOnHttpErrors) {
         EXPECT_NE(std::string(e.what()).find("/status/404"), std::string::npos)
             << "hint: the message names the URL";
     }
+    EXPECT_THROW(fetch_size(server.url("/status/400")), std::runtime_error)
+        << "hint: 400 is the first error status";
+    EXPECT_EQ(fetch_size(server.url("/status/399")), 0U)
+        << "hint: a status below 400 is not an error (and fetch_size follows no redirect)";
 }
 
 TEST(Downloader, DownloadsTwoHundredUrlsOnTwentyThreads) {
