@@ -17,6 +17,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <future>
 #include <stdexcept>
 #include <string>
@@ -34,6 +35,11 @@ int square(int n) {
     return n * n;
 }
 LESSON7_REGISTER_TASK(square);
+
+int add_two(int a, int b) {
+    return a + b;
+}
+LESSON7_REGISTER_TASK(add_two);
 
 int crash_if_negative(int n) {
     if (n < 0) {
@@ -96,8 +102,14 @@ TEST(ProcessPoolHidden, CrashesAmongOtherTasks) {
 TEST(ProcessPoolHidden, ADeadWorkerIsReapedAtOnce) {
     ProcessPool pool(1);
     const pid_t first = pool.worker_pids().at(0);
-    EXPECT_THROW(pool.submit(exit_now, 3).get(), WorkerCrashed)
-        << "hint: a worker that exits while running a task is a crash too";
+    Future<int> exited = pool.submit(exit_now, 3);
+    try {
+        exited.get();
+        ADD_FAILURE() << "hint: a worker that exits while running a task is a crash too";
+    } catch (const WorkerCrashed& e) {
+        EXPECT_NE(std::string(e.what()).find("exited with status 3"), std::string::npos)
+            << "hint: say how the worker ended (WIFEXITED / WEXITSTATUS): " << e.what();
+    }
     EXPECT_TRUE(gone(first)) << "hint: waitpid() the dead worker before completing its future";
     EXPECT_EQ(pool.submit(square, 9).get(), 81);
 }
@@ -312,6 +324,97 @@ TEST(ProcessPoolHidden, FramesSurviveShortWritesAndInterruptedCalls) {
     std::string none;
     EXPECT_FALSE(detail::read_frame(pipe.fds[0], none))
         << "hint: end of file before a frame's first byte returns false";
+}
+
+int throws_a_number(int n) {
+    throw n;  // NOLINT(hicpp-exception-baseclass): a non-standard exception on purpose
+}
+LESSON7_REGISTER_TASK(throws_a_number);
+
+std::string env_of(std::string name) {
+    const char* value = std::getenv(name.c_str());
+    return value == nullptr ? "(unset)" : value;
+}
+LESSON7_REGISTER_TASK(env_of);
+
+// Closes the worker's request pipe and returns: the worker replies, then fails its next read and
+// exits, so a request sent to it meanwhile meets a pipe with no reader (EPIPE, and SIGPIPE unless
+// the pool blocked it).
+int stop_reading(int /*unused*/) {
+    ::close(3);
+    return 1;
+}
+LESSON7_REGISTER_TASK(stop_reading);
+
+// Runs worker_main in this process on the given request frames; returns its reply frames.
+std::vector<std::string> worker_replies(const std::vector<std::string>& requests) {
+    TestPipe in;
+    TestPipe out;
+    for (const auto& r : requests) {
+        detail::write_frame(in.fds[1], r);
+    }
+    in.close_write();
+    detail::worker_main(in.fds[0], out.fds[1]);
+    out.close_write();
+    std::vector<std::string> replies;
+    std::string reply;
+    while (detail::read_frame(out.fds[0], reply)) {
+        replies.push_back(reply);
+    }
+    return replies;
+}
+
+TEST(ProcessPoolHidden, TheWorkerLoopAnswersEveryRequest) {
+    std::string args;
+    wire::encode(args, 7);
+    std::string chunk;
+    wire::encode(chunk, std::vector<int>{2, 3});
+    const std::vector<std::string> replies = worker_replies({
+        detail::make_request('c', "square", args),
+        detail::make_request('c', "no_such_task", args),
+        detail::make_request('m', "square", chunk),
+        detail::make_request('m', "add_two", args),
+        detail::make_request('c', "throws_a_number", args),
+        detail::make_request('c', "square", args),
+    });
+    ASSERT_EQ(replies.size(), 6U) << "hint: one reply frame per request, until end of file";
+    std::string want;
+    wire::encode(want, 49);
+    EXPECT_EQ(replies[0], "o" + want);
+    EXPECT_EQ(replies[1].substr(0, 1), "e") << "hint: an unknown task is an 'e' reply";
+    EXPECT_NE(replies[1].find("no_such_task"), std::string::npos) << replies[1];
+    std::string mapped;
+    wire::encode(mapped, std::vector<int>{4, 9});
+    EXPECT_EQ(replies[2], "o" + mapped) << "hint: 'm' runs call_chunk over a vector of arguments";
+    EXPECT_EQ(replies[3].substr(0, 1), "e") << "hint: a task of two arguments has no call_chunk";
+    EXPECT_EQ(replies[4].substr(0, 1), "e") << "hint: catch (...) too: any exception is an 'e'";
+    EXPECT_EQ(replies[5], "o" + want) << "hint: the worker goes on after an error";
+}
+
+TEST(ProcessPoolHidden, WorkersGetTheParentsEnvironment) {
+    ASSERT_EQ(::setenv("LESSON7_TEST_MARK", "from the parent", 1), 0);
+    ProcessPool pool(1);
+    EXPECT_EQ(pool.submit(env_of, std::string("LESSON7_TEST_MARK")).get(), "from the parent")
+        << "hint: start the worker with a copy of environ plus LESSON7_PROCESS_WORKER=1";
+    EXPECT_EQ(pool.submit(env_of, std::string("LESSON7_PROCESS_WORKER")).get(), "(unset)");
+    ::unsetenv("LESSON7_TEST_MARK");
+}
+
+TEST(ProcessPoolHidden, ZeroWorkersIsAnError) {
+    EXPECT_THROW(ProcessPool(0), std::invalid_argument);
+}
+
+TEST(ProcessPoolHidden, AWriteToAWorkerThatStoppedReadingFailsThatTaskOnly) {
+    ProcessPool pool(1);
+    Future<int> first = pool.submit(stop_reading, 0);
+    Future<int> second = pool.submit(square, 5);  // sent after first's reply, to a dead pipe
+    ASSERT_TRUE(first.wait_for(60s));
+    EXPECT_EQ(first.get(), 1);
+    ASSERT_TRUE(second.wait_for(60s))
+        << "hint: block SIGPIPE in the I/O thread; a failed write means the worker is gone, and "
+           "its reply pipe's end of file says so";
+    EXPECT_THROW(second.get(), WorkerCrashed);
+    EXPECT_EQ(pool.submit(square, 6).get(), 36) << "hint: the worker is replaced";
 }
 
 TEST(ProcessPoolHidden, CrashMessageSaysWhatHappened) {
