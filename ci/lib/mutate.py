@@ -415,7 +415,7 @@ class Grader:
         self.build = os.path.join(scratch, "build", f"solution-{variant}")
         self.objects = {}
 
-    def grade(self, items, out, log, direct=False):
+    def grade(self, items, out, log, direct=False, timeout=900):
         """Grades `items` in the scratch tree with ci/grade (direct: kit-grade itself, which ci/grade
         runs after checking packages and the grader's build: done once, for the baseline).
         Returns (exit status, {item: (score, max, output)})."""
@@ -423,7 +423,7 @@ class Grader:
         tool = [os.path.join(self.scratch, "build", "grader", "grader", "kit-grade")] if direct else ["ci/grade"]
         rc = run(tool + [self.lesson, "--impl", "solution", "--variants", self.variant, "--only",
                          ",".join(items), "--no-tidy", "--out", out, "--format", "text"], self.scratch, log,
-                 timeout=900)
+                 timeout=timeout)
         scores = {}
         try:
             with open(os.path.join(out, "results.json"), encoding="utf-8") as f:
@@ -567,7 +567,8 @@ def main(argv):
             if f.read() != src:
                 write_fresh(dst, src)
     for task in tasks:
-        rc, scores = grader.grade(items_of[task], os.path.join(work, f"baseline-{task}"), base_log)
+        # The first grade after a sync rebuilds whatever changed (on a busy machine, minutes).
+        rc, scores = grader.grade(items_of[task], os.path.join(work, f"baseline-{task}"), base_log, timeout=3600)
         lost = [n for n, (s, mx, _) in scores.items() if s < mx]
         if rc != 0 or lost or not scores:
             sys.exit(f"ci/mutate: the unmutated reference does not score full marks on task {task} "
