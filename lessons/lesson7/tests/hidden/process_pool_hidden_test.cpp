@@ -139,6 +139,7 @@ TEST(ProcessPoolHidden, AWorkerThatDiesWhileIdleIsReapedAndReplaced) {
     EXPECT_EQ(std::count(after.begin(), after.end(), before[1]), 1)
         << "hint: only the dead worker is replaced";
     std::vector<Future<int>> fs;
+    fs.reserve(8);
     for (int i = 0; i < 8; ++i) {
         fs.push_back(pool.submit(square, i));
     }
@@ -166,7 +167,7 @@ class FewNewFiles {
         const int lowest_free = ::dup(0);  // every fd below it is in use
         ::close(lowest_free);
         rlimit lowered = saved_;
-        lowered.rlim_cur = static_cast<rlim_t>(lowest_free + spare);
+        lowered.rlim_cur = static_cast<rlim_t>(lowest_free) + static_cast<rlim_t>(spare);
         EXPECT_EQ(::setrlimit(RLIMIT_NOFILE, &lowered), 0);
     }
     FewNewFiles(const FewNewFiles&) = delete;
@@ -339,7 +340,7 @@ int throws_a_number(int n) {
 }
 LESSON7_REGISTER_TASK(throws_a_number);
 
-std::string env_of(std::string name) {
+std::string env_of(const std::string& name) {
     const char* value = std::getenv(name.c_str());
     return value == nullptr ? "(unset)" : value;
 }

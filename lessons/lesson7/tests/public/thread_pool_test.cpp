@@ -108,6 +108,7 @@ TEST(ThreadPoolSubmit, EveryWaiterWakesWhenTheTaskFinishes) {
     });
     // Three threads already asleep in get() when the task finishes: finish() must wake them all.
     std::vector<std::unique_ptr<Blocker>> waiters;
+    waiters.reserve(3);
     std::atomic<int> sum{0};
     for (int i = 0; i < 3; ++i) {
         waiters.push_back(std::make_unique<Blocker>([f, &sum] { sum += f.get(); }));
