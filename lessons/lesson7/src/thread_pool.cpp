@@ -12,13 +12,14 @@ namespace lesson7 {
 
 namespace {
 
-[[noreturn]] void not_implemented(const char* what) {
+// [[maybe_unused]]: once you have implemented everything, nothing calls these, and that is fine.
+[[noreturn, maybe_unused]] void not_implemented(const char* what) {
     throw std::logic_error(std::string("lesson7: ") + what +
                            " is not implemented yet (lessons/lesson7/src/thread_pool.cpp)");
 }
 
 // For the noexcept functions: an exception cannot leave them, so say it and stop.
-[[noreturn]] void not_implemented_noexcept(const char* what) noexcept {
+[[noreturn, maybe_unused]] void not_implemented_noexcept(const char* what) noexcept {
     static_cast<void>(std::fprintf(
         stderr, "lesson7: %s is not implemented yet (lessons/lesson7/src/thread_pool.cpp)\n",
         what));
@@ -29,31 +30,23 @@ namespace {
 
 namespace detail {
 
-// TODO(lesson7): under mutex_, refuse (return false) if the state was cancelled; otherwise set
-// running_ so that a later cancel() fails, and return true.
+// TODO(lesson7): mark the state running, or refuse if it was cancelled.
 bool StateBase::start() {
     not_implemented("StateBase::start");
 }
 
-// TODO(lesson7): the heart of the future. Under mutex_: store the error, set done_, take a
-// completion stamp from a process-wide std::atomic counter (1, 2, 3, ...), and move the callbacks
-// out of callbacks_. Then, WITHOUT the lock: notify every waiter (done_cv_), and run each callback
-// in a try/catch that reports to log_ ("done callback"). Why not under the lock? A callback may
-// call get() or add_done_callback() on this same future, and those take mutex_.
+// TODO(lesson7): complete the state exactly once and run its callbacks (see the header).
 void StateBase::finish(std::exception_ptr error) noexcept {
     [[maybe_unused]] const std::exception_ptr dropped = std::move(error);
     not_implemented_noexcept("StateBase::finish");
 }
 
-// TODO(lesson7): if the task is running or done, return false. Otherwise mark it cancelled and
-// finish() it with std::make_exception_ptr(CancelledError("...")); return true.
+// TODO(lesson7): cancel a task that has not started; two cancels at once still finish it once.
 bool StateBase::cancel() {
     not_implemented("StateBase::cancel");
 }
 
-// TODO(lesson7): each of these five reads its member under mutex_; wait() and wait_for() block
-// on done_cv_ with a predicate (a condition variable without one misses early notifications and
-// wakes spuriously).
+// TODO(lesson7): the five readers and the two waits, each thread-safe.
 bool StateBase::done() const {
     not_implemented("StateBase::done");
 }
@@ -74,16 +67,13 @@ std::uint64_t StateBase::completion_stamp() const {
     not_implemented("StateBase::completion_stamp");
 }
 
-// TODO(lesson7): Python's add_done_callback. Under mutex_, if not done, append it and return.
-// If already done, run it now, in this thread, after releasing the lock, in a try/catch that
-// reports to log_.
+// TODO(lesson7): Python's add_done_callback (see the header for who runs it, and where).
 void StateBase::add_done_callback(std::function<void()> callback) {
     [[maybe_unused]] const std::function<void()> dropped = std::move(callback);
     not_implemented("StateBase::add_done_callback");
 }
 
-// TODO(lesson7): push under mutex_, then notify_one. pop waits on ready_cv_ with a predicate and
-// returns the index of the smallest stamp (ready_.top()).
+// TODO(lesson7): a blocking min-queue of (stamp, index); pop() never polls.
 void CompletionQueue::push(std::uint64_t stamp, std::size_t index) {
     static_cast<void>(stamp);
     static_cast<void>(index);
@@ -93,22 +83,18 @@ std::size_t CompletionQueue::pop() {
     not_implemented("CompletionQueue::pop");
 }
 
-// TODO(lesson7): create the queue, set remaining_, and add to every state a done callback that
-// pushes (state's completion_stamp(), its index) into the queue. Capture the queue by shared_ptr
-// (a callback may run after this object is gone) and the state by raw pointer (the state owns
-// the callback, so a shared_ptr would be a cycle). No polling: the callbacks do the work.
+// TODO(lesson7): make every state report its completion to the queue, without polling.
 AsCompletedCore::AsCompletedCore(std::vector<std::shared_ptr<StateBase>> states)
     : states_(std::move(states)) {
     not_implemented("AsCompletedCore (as_completed)");
 }
 
-// TODO(lesson7): throw std::out_of_range if remaining_ == 0; otherwise decrement it and pop().
+// TODO(lesson7): the next index in completion order.
 std::size_t AsCompletedCore::next_index() {
     not_implemented("AsCompletedCore::next_index");
 }
 
-// TODO(lesson7): the chunks of map(): [0, k), [k, 2k), ..., the last one shorter; throw
-// std::invalid_argument if chunk_size == 0.
+// TODO(lesson7): the chunks of map() (see the header).
 std::vector<std::pair<std::size_t, std::size_t>> plan_chunks(std::size_t count,
                                                              std::size_t chunk_size) {
     static_cast<void>(count);
@@ -118,53 +104,41 @@ std::vector<std::pair<std::size_t, std::size_t>> plan_chunks(std::size_t count,
 
 }  // namespace detail
 
-// TODO(lesson7): throw std::invalid_argument for 0 threads; start `threads` std::threads running
-// worker_loop(). If starting one fails, stop the ones already started before rethrowing.
+// TODO(lesson7): start the workers; if one cannot start, stop the others before rethrowing.
 ThreadPool::ThreadPool(std::size_t threads) {
     static_cast<void>(threads);
     not_implemented("ThreadPool::ThreadPool");
 }
 
-// TODO(lesson7): shutdown(true, false).
+// TODO(lesson7): the destructor drains the queue and joins (see the header).
 ThreadPool::~ThreadPool() = default;
 
-// TODO(lesson7): under mutex_: throw PoolShutDownError if stopping_, else push the job. Wake one
-// worker (work_cv_.notify_one) if any is idle; waking nobody when all are busy saves a system
-// call per task. Check stopping_ under the SAME lock as the push: checked outside, a job can
-// slip in after the workers have left and its future never completes.
+// TODO(lesson7): queue a job, or refuse after shutdown began, with no job lost in between.
 void ThreadPool::enqueue(Job job) {
     [[maybe_unused]] const Job dropped = std::move(job);
     static_cast<void>(stopping_);
     not_implemented("ThreadPool::enqueue (submit/post)");
 }
 
-// TODO(lesson7): loop: under mutex_, while the queue is empty and not stopping_, count yourself
-// idle and wait on work_cv_; leave when stopping_ and the queue is empty; otherwise pop the front
-// job, unlock, run_job(job), lock again.
+// TODO(lesson7): the worker: run queued jobs until the pool stops and the queue is empty.
 void ThreadPool::worker_loop() {
     not_implemented_noexcept("ThreadPool::worker_loop");
 }
 
-// TODO(lesson7): a posted job (state == nullptr): run it, report an exception to log_ ("detached
-// task"). A submitted job: if state->start() refuses (cancelled), skip it; otherwise run it and
-// finish() the state with nullptr or with the caught exception (std::current_exception()). Every
-// path must finish the state, or get() waits forever.
+// TODO(lesson7): run one job; every path that started a state must finish it.
 void ThreadPool::run_job(Job& job) noexcept {
     static_cast<void>(job);
     not_implemented_noexcept("ThreadPool::run_job");
 }
 
-// TODO(lesson7): under mutex_, set stopping_ and, if cancel_pending, move the queue out. Wake
-// EVERY worker (notify_all: each sleeping one must see stopping_). Cancel the moved-out jobs'
-// states outside the lock. If wait, join the workers (under join_mutex_, skipping ones already
-// joined).
+// TODO(lesson7): stop the pool as the header says; no sleeping worker may miss it.
 void ThreadPool::shutdown(bool wait, bool cancel_pending) {
     static_cast<void>(wait);
     static_cast<void>(cancel_pending);
     not_implemented("ThreadPool::shutdown");
 }
 
-// TODO(lesson7): idle_ under mutex_.
+// TODO(lesson7): how many workers wait for work right now.
 std::size_t ThreadPool::idle_workers() const {
     static_cast<void>(idle_);
     not_implemented("ThreadPool::idle_workers");

@@ -46,9 +46,15 @@ void StateBase::finish(std::exception_ptr error) noexcept {
 bool StateBase::cancel() {
     {
         const std::lock_guard lock(mutex_);
+        if (cancelled_) {
+            // Another cancel() won and finishes the state (or already did): finish() runs once.
+            return true;
+        }
         if (running_ || done_) {
             return false;
         }
+        // Set under the same lock as the check: a second cancel() (or start()) sees it at once,
+        // although done_ only becomes true later, in finish().
         cancelled_ = true;
     }
     // The worker that later dequeues this task sees cancelled_ in start() and skips it.

@@ -146,6 +146,38 @@ struct Codec<std::pair<A, B>> {
 
 namespace detail {
 
+// Provided. Owns one file descriptor and closes it when destroyed or reset: a pipe end can no
+// longer leak on an error path or be closed twice. Move-only, like std::unique_ptr.
+class UniqueFd {
+  public:
+    UniqueFd() = default;
+    explicit UniqueFd(int fd) noexcept : fd_(fd) {}
+    UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
+    UniqueFd& operator=(UniqueFd&& other) noexcept {
+        reset(other.release());
+        return *this;
+    }
+    UniqueFd(const UniqueFd&) = delete;
+    UniqueFd& operator=(const UniqueFd&) = delete;
+    ~UniqueFd() { reset(); }
+
+    int get() const noexcept { return fd_; }
+    explicit operator bool() const noexcept { return fd_ >= 0; }
+    // Gives up ownership without closing.
+    int release() noexcept { return std::exchange(fd_, -1); }
+    // Closes the current fd (if any) and owns `fd` instead. close() is not retried on EINTR: on
+    // Linux the fd is released even then, and a retry could close someone else's new fd.
+    void reset(int fd = -1) noexcept {
+        if (fd_ >= 0) {
+            static_cast<void>(::close(fd_));
+        }
+        fd_ = fd;
+    }
+
+  private:
+    int fd_ = -1;
+};
+
 // Decodes the arguments from `args`, calls the function, appends the encoded result to `result`.
 // Throws what the function throws, or std::runtime_error if the bytes do not decode.
 using Thunk = void (*)(void (*fn)(), std::string_view args, std::string& result);
@@ -381,10 +413,13 @@ class ProcessPool {
     };
     struct Worker {
         pid_t pid = -1;
-        int request_fd = -1;          // the parent writes requests here
-        int reply_fd = -1;            // the parent reads replies here
+        detail::UniqueFd request;     // the parent writes requests here
+        detail::UniqueFd reply;       // the parent reads replies here
         std::optional<Request> busy;  // the task this worker runs now
     };
+    // Optional: state and helpers of the I/O thread, if you want them. Declared here so that it
+    // may use the pool's private members; define it in src/process_pool.cpp (or never).
+    class IoLoop;
 
     static const detail::TaskEntry& entry_of(void (*fn)()) {
         const detail::TaskEntry* e = detail::TaskRegistry::instance().find(fn);
@@ -425,8 +460,9 @@ class ProcessPool {
     std::vector<Worker> workers_;  // guarded by mutex_ (pids); fds and busy: I/O thread only
     bool stopping_ = false;        // guarded by mutex_
     std::uint64_t started_ = 0;    // guarded by mutex_
-    int wake_read_ = -1;  // a pipe: enqueue() and shutdown() write a byte to wake the I/O thread
-    int wake_write_ = -1;
+    // A pipe: enqueue() and shutdown() write a byte to wake the I/O thread (non-blocking ends).
+    detail::UniqueFd wake_read_;
+    detail::UniqueFd wake_write_;
     std::thread io_thread_;
     std::mutex join_mutex_;
 };

@@ -100,7 +100,9 @@ class StateBase {
     // remaining callbacks still run. Never throws.
     void finish(std::exception_ptr error) noexcept;
     // Python's Future.cancel(): if the task has not started, completes the state with
-    // CancelledError and returns true; if it is running or done, returns false.
+    // CancelledError and returns true; if it was already cancelled, returns true again without
+    // completing it a second time (two threads may cancel at once: finish() still runs once); if
+    // it is running or done otherwise, returns false.
     bool cancel();
 
     bool done() const;                                    // true once finish() has run

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,17 @@ TEST(DownloaderHidden, ReportsInCompletionOrder) {
     download_all(pool, urls, [&order](const Download& d) { order.push_back(d.url); });
     ASSERT_EQ(order.size(), 3U);
     EXPECT_EQ(order.back(), urls[0]) << "hint: report with as_completed, not in input order";
+}
+
+TEST(DownloaderHidden, FetchSizeGivesUpAfterItsTimeout) {
+    kit::HttpServer server;
+    // The server answers after 5 s; a 200 ms timeout must end the transfer long before.
+    try {
+        fetch_size(server.url("/delay/5000"), std::chrono::milliseconds(200));
+        ADD_FAILURE() << "hint: pass the timeout to libcurl (CURLOPT_TIMEOUT_MS)";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("/delay/5000"), std::string::npos) << e.what();
+    }
 }
 
 TEST(DownloaderHidden, EmptyListDoesNothing) {

@@ -1,6 +1,8 @@
 // Hidden tests of lesson 7.1: the 64-bit boundary, exception choice, balance and races at scale.
 #include "lesson7/sum_squares.hpp"
 
+#include "../public/thread_count.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -43,6 +45,8 @@ std::uint64_t last_n_fitting_64_bits() {
     }
     return low;
 }
+
+using test_support::extra_threads_during;
 
 TEST(SumOfSquaresHidden, ExactOnBothSidesOfTheSixtyFourBitLimit) {
     const std::uint64_t last = last_n_fitting_64_bits();
@@ -157,6 +161,15 @@ TEST(ParallelHidden, TotalStaysExactUnderHeavyContention) {
         ASSERT_EQ(to_string(sum_of_squares_total(ns, 16)), to_string(want))
             << "round " << round << "\nhint: guard the shared total with a std::mutex";
     }
+}
+
+TEST(ParallelHidden, TotalRunsItsChunksAtTheSameTime) {
+    const std::vector<std::uint64_t> ns(3, 60'000'000);
+    u128 total = 0;
+    const std::size_t extra = extra_threads_during([&] { total = sum_of_squares_total(ns, 3); });
+    EXPECT_EQ(to_string(total), to_string(3 * closed_form(60'000'000)));
+    EXPECT_GE(extra, 3U) << "at most " << extra << " threads of sum_of_squares_total existed at "
+                         << "once\nhint: start all chunks' threads first, then join them all";
 }
 
 TEST(ParallelHidden, ManyWithMoreThreadsThanInputs) {

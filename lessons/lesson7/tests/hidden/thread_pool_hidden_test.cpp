@@ -220,6 +220,50 @@ TEST(ThreadPoolShutdownHidden, SubmitRacingShutdownIsRejectedOrCompleted) {
     }
 }
 
+TEST(ThreadPoolShutdownHidden, ConcurrentCancelsFinishTheStateOnce) {
+    // Two threads cancel the same queued future at the same moment, many times over. Both may
+    // see "not running, not done" only if cancelled_ is checked too: otherwise both finish() the
+    // state, and the second finish renumbers its completion stamp after the callbacks read it.
+    for (int round = 0; round < 300; ++round) {
+        ThreadPool pool(1);
+        auto gate = std::make_shared<Gate>();
+        std::latch started(1);
+        Future<int> running = pool.submit([gate, &started] {
+            started.count_down();
+            gate->wait();
+            return 1;
+        });
+        started.wait();
+        Future<int> queued = pool.submit([] { return 2; });
+        std::atomic<int> calls{0};
+        std::atomic<std::uint64_t> seen{0};
+        queued.add_done_callback([&calls, &seen](const Future<int>& f) {
+            ++calls;
+            seen = f.state()->completion_stamp();
+        });
+        std::latch go(2);
+        std::atomic<int> succeeded{0};
+        auto cancel = [&] {
+            go.arrive_and_wait();
+            if (queued.cancel()) {
+                ++succeeded;
+            }
+        };
+        std::thread a(cancel);
+        std::thread b(cancel);
+        a.join();
+        b.join();
+        gate->open();  // before any ASSERT: a failed round must not leave the pool hung
+        ASSERT_EQ(running.get(), 1);
+        ASSERT_EQ(succeeded.load(), 2) << "round " << round << ": hint: cancel() of a cancelled "
+                                       << "future returns true";
+        ASSERT_EQ(calls.load(), 1) << "round " << round;
+        ASSERT_EQ(queued.state()->completion_stamp(), seen.load())
+            << "round " << round << ": the state finished twice\nhint: two concurrent cancel() "
+            << "calls must not both finish it: check and set cancelled_ under one lock";
+    }
+}
+
 TEST(ThreadPoolShutdownHidden, ConcurrentShutdownsAreSafe) {
     ThreadPool pool(3);
     for (int i = 0; i < 50; ++i) {

@@ -32,14 +32,23 @@ TEST(Downloader, FetchSizeThrowsOnHttpErrors) {
         EXPECT_NE(std::string(e.what()).find("/status/404"), std::string::npos)
             << "hint: the message names the URL";
     }
+    EXPECT_THROW(fetch_size(server.url("/status/400")), std::runtime_error)
+        << "hint: 400 is the first error status";
+    EXPECT_EQ(fetch_size(server.url("/status/399")), 0U)
+        << "hint: a status below 400 is not an error (and fetch_size follows no redirect)";
 }
 
 TEST(Downloader, DownloadsTwoHundredUrlsOnTwentyThreads) {
     kit::HttpServer server;
+    // The first 20 URLs are answered only while all 20 are requested at once (the server holds
+    // each until the 20th arrives): twenty transfers must really be in flight together, one per
+    // worker. Fetching one URL at a time would wait for the first of them until it times out.
+    constexpr std::size_t kTogether = 20;
     std::vector<std::string> urls;
     urls.reserve(200);
-    for (int i = 0; i < 200; ++i) {
-        urls.push_back(server.url("/bytes/" + std::to_string((i * 37) % 5000)));
+    for (std::size_t i = 0; i < 200; ++i) {
+        urls.push_back(i < kTogether ? server.url("/rendezvous/20")
+                                     : server.url("/bytes/" + std::to_string((i * 37) % 5000)));
     }
     ThreadPool pool(20);
     std::vector<std::string> reported;
@@ -52,11 +61,16 @@ TEST(Downloader, DownloadsTwoHundredUrlsOnTwentyThreads) {
     ASSERT_EQ(results.size(), urls.size()) << "hint: one Download per URL";
     for (std::size_t i = 0; i < urls.size(); ++i) {
         EXPECT_EQ(results[i].url, urls[i]) << "hint: the returned vector is in input order";
-        EXPECT_TRUE(results[i].ok()) << results[i].error;
-        EXPECT_EQ(results[i].bytes, (i * 37) % 5000);
+        EXPECT_TRUE(results[i].ok())
+            << results[i].error
+            << (i < kTogether ? "\nhint: submit every URL before waiting for any: 20 transfers "
+                                "must run at the same time on ThreadPool(20)"
+                              : "");
+        EXPECT_EQ(results[i].bytes, i < kTogether ? 2U : (i * 37) % 5000);
     }
     EXPECT_EQ(reported.size(), urls.size()) << "hint: call on_done once per URL";
-    EXPECT_EQ(std::set<std::string>(reported.begin(), reported.end()).size(), urls.size());
+    std::set<std::string> distinct(urls.begin(), urls.end());
+    EXPECT_EQ(std::set<std::string>(reported.begin(), reported.end()), distinct);
     EXPECT_TRUE(all_on_caller) << "hint: on_done runs in the thread that called download_all";
     EXPECT_EQ(server.requests(), 200U);
 }

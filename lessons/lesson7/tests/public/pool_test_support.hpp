@@ -2,11 +2,18 @@
 // hang.
 #pragma once
 
+#include <sys/types.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
 
 #include "lesson7/thread_pool.hpp"
 
@@ -41,6 +48,31 @@ class Gate {
     static_cast<void>(std::fprintf(stderr, "FAILED (hung): %s\n", what));
     static_cast<void>(std::fflush(stderr));
     std::_Exit(1);
+}
+
+// The kernel's scheduling state of thread `tid` of this process ('R' running, 'S' sleeping, ...),
+// from /proc/self/task/TID/stat, or '?' if it cannot be read (the thread has ended).
+inline char thread_state(pid_t tid) {
+    std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/stat");
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string stat = text.str();
+    const std::size_t paren = stat.rfind(')');  // the name in parentheses may hold anything
+    return paren == std::string::npos || paren + 2 >= stat.size() ? '?' : stat[paren + 2];
+}
+
+// Waits (bounded) until thread `tid` sleeps in the kernel: after it announced that it is about to
+// block (for example in Future::get()), this means it really waits inside, so whatever the test
+// does next happens while it sleeps. This forces the interleaving that a lost wake-up needs,
+// without sleeping in the test.
+inline void wait_until_blocked(pid_t tid, const char* what) {
+    const auto deadline = std::chrono::steady_clock::now() + kPatience;
+    while (thread_state(tid) != 'S') {
+        if (std::chrono::steady_clock::now() > deadline) {
+            die_hung(what);
+        }
+        std::this_thread::yield();
+    }
 }
 
 // Ends the test loudly unless `f` completes within kPatience.

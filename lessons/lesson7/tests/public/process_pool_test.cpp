@@ -79,8 +79,10 @@ TEST(ProcessPool, RunsTasksInAnotherProcess) {
 TEST(ProcessPool, ArgumentsAndResultsCrossThePipes) {
     ProcessPool pool(2);
     EXPECT_EQ(pool.submit(add, 2, 40L).get(), 42L);
-    const std::string big(300000, 'x');  // larger than a pipe's buffer: frames must loop
-    EXPECT_EQ(pool.submit(shout, big).get(), std::string(300000, 'X'))
+    // Larger than a pipe's buffer, even one grown to 1 MiB: reads and writes come back short.
+    constexpr std::size_t kBig = (3U << 20U) + 1;
+    const std::string big(kBig, 'x');
+    EXPECT_EQ(pool.submit(shout, big).get(), std::string(kBig, 'X'))
         << "hint: read and write whole frames, looping over short reads and writes";
     EXPECT_EQ(pool.submit(shout, std::string()).get(), "");
 }

@@ -2,6 +2,8 @@
 // sums.
 #include "lesson7/sum_squares.hpp"
 
+#include "thread_count.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -73,6 +75,8 @@ void expect_exact_cover(const ChunkLog& log, std::size_t count) {
     }
     EXPECT_EQ(next, count) << "the chunks do not end at count\nhint: the last chunk ends at count";
 }
+
+using test_support::extra_threads_during;
 
 TEST(SumOfSquares, SmallInputsMatchCountingByHand) {
     const std::array<std::pair<std::uint64_t, int>, 6> cases{
@@ -227,6 +231,18 @@ TEST(ParallelSums, TotalOfSeedInputsIsExact) {
         want += closed_form(n);
     }
     EXPECT_EQ(to_string(sum_of_squares_total(ns, 2)), to_string(want));
+}
+
+TEST(ParallelSums, ManyRunsItsChunksAtTheSameTime) {
+    // Four inputs of 60 million (tens of milliseconds each) on four threads.
+    const std::vector<std::uint64_t> ns(4, 60'000'000);
+    std::vector<u128> got;
+    const std::size_t extra = extra_threads_during([&] { got = sum_of_squares_many(ns, 4); });
+    ASSERT_EQ(got.size(), 4U);
+    EXPECT_EQ(to_string(got[3]), to_string(closed_form(60'000'000)));
+    EXPECT_GE(extra, 4U) << "at most " << extra
+                         << " threads of sum_of_squares_many existed at once\n"
+                         << "hint: parallel_for starts every chunk's thread before it joins any";
 }
 
 TEST(ParallelSums, EmptyInputsGiveEmptyResults) {

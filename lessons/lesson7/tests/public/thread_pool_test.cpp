@@ -4,6 +4,9 @@
 
 #include "pool_test_support.hpp"
 
+#include <sys/types.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -30,6 +33,30 @@ using test_support::die_hung;
 using test_support::expect_done_soon;
 using test_support::Gate;
 using test_support::kPatience;
+using test_support::wait_until_blocked;
+
+// Runs `body` on a new thread and returns that thread's kernel id once it is running, so that the
+// test can wait until it blocks (see wait_until_blocked). The thread reports when body returned.
+struct Blocker {
+    template <class F>
+    explicit Blocker(F body)
+        : thread([this, body = std::move(body)]() mutable {
+              tid.set_value(::gettid());
+              body();
+              finished.set_value();
+          }) {}
+    Blocker(const Blocker&) = delete;
+    Blocker& operator=(const Blocker&) = delete;
+    ~Blocker() { thread.join(); }
+    pid_t id() { return tid_future.get(); }
+    bool finishes_soon() { return done.wait_for(kPatience) == std::future_status::ready; }
+
+    std::promise<pid_t> tid;
+    std::future<pid_t> tid_future = tid.get_future();
+    std::promise<void> finished;
+    std::future<void> done = finished.get_future();
+    std::thread thread;  // last: it starts after the promises exist
+};
 
 TEST(ThreadPoolSubmit, ReturnsTheValue) {
     ThreadPool pool(2);
@@ -70,6 +97,34 @@ TEST(ThreadPoolSubmit, TasksRunOnWorkerThreadsInParallel) {
     EXPECT_NE(a.get(), b.get()) << "hint: the two tasks must run on two different workers";
     EXPECT_NE(a.get(), std::this_thread::get_id())
         << "hint: tasks run on the pool, not in submit()";
+}
+
+TEST(ThreadPoolSubmit, EveryWaiterWakesWhenTheTaskFinishes) {
+    ThreadPool pool(1);
+    auto gate = std::make_shared<Gate>();
+    Future<int> f = pool.submit([gate] {
+        gate->wait();
+        return 5;
+    });
+    // Three threads already asleep in get() when the task finishes: finish() must wake them all.
+    std::vector<std::unique_ptr<Blocker>> waiters;
+    waiters.reserve(3);
+    std::atomic<int> sum{0};
+    for (int i = 0; i < 3; ++i) {
+        waiters.push_back(std::make_unique<Blocker>([f, &sum] { sum += f.get(); }));
+    }
+    for (auto& w : waiters) {
+        wait_until_blocked(w->id(), "a thread calling get() never blocked");
+    }
+    gate->open();
+    for (auto& w : waiters) {
+        if (!w->finishes_soon()) {
+            die_hung(
+                "a thread blocked in get() never woke up after the task finished (hint: several "
+                "threads may wait for one future: finish() must notify_all)");
+        }
+    }
+    EXPECT_EQ(sum.load(), 15);
 }
 
 TEST(ThreadPoolSubmit, ExceptionTravelsThroughFuture) {
@@ -181,6 +236,47 @@ TEST(AsCompleted, YieldsFuturesInCompletionOrder) {
     EXPECT_EQ(seen, order) << "hint: as_completed yields each future when it completes";
     EXPECT_EQ(it.remaining(), 0U);
     EXPECT_THROW(it.next(), std::out_of_range);
+}
+
+TEST(AsCompleted, WakesAConsumerThatIsAlreadyWaiting) {
+    ThreadPool pool(1);
+    auto gate = std::make_shared<Gate>();
+    std::vector<Future<int>> fs{pool.submit([gate] {
+        gate->wait();
+        return 7;
+    })};
+    AsCompleted<int> it = as_completed(fs);
+    std::size_t index = 99;
+    {
+        Blocker consumer([&] { index = it.next_index(); });
+        wait_until_blocked(consumer.id(), "as_completed's consumer never blocked");
+        gate->open();  // the future completes while the consumer sleeps in next_index()
+        if (!consumer.finishes_soon()) {
+            die_hung(
+                "as_completed never woke a consumer that was waiting (hint: the completion "
+                "queue's push() must notify the condition variable that pop() waits on)");
+        }
+    }
+    EXPECT_EQ(index, 0U);
+    EXPECT_EQ(it.remaining(), 0U);
+}
+
+TEST(AsCompleted, StampsCountCompletionsAndStartAtZero) {
+    ThreadPool pool(1);
+    auto gate = std::make_shared<Gate>();
+    Future<int> first = pool.submit([gate] {
+        gate->wait();
+        return 1;
+    });
+    Future<int> second = pool.submit([] { return 2; });
+    EXPECT_EQ(first.state()->completion_stamp(), 0U) << "hint: 0 while the future is not done";
+    gate->open();
+    second.wait();
+    first.wait();
+    const std::uint64_t a = first.state()->completion_stamp();
+    const std::uint64_t b = second.state()->completion_stamp();
+    EXPECT_GT(a, 0U);
+    EXPECT_EQ(b, a + 1) << "hint: one process-wide counter; each completion takes the next number";
 }
 
 TEST(AsCompleted, AlreadyDoneFuturesComeInTheOrderTheyFinished) {
@@ -337,6 +433,35 @@ TEST(ThreadPoolShutdown, CancelPendingCancelsQueuedTasks) {
         EXPECT_TRUE(f.cancelled()) << "hint: cancel_pending cancels every task still in the queue";
         EXPECT_THROW(f.get(), CancelledError);
     }
+}
+
+TEST(ThreadPoolShutdown, CancelIsIdempotentAndCompletesOnce) {
+    ThreadPool pool(1);
+    auto gate = std::make_shared<Gate>();
+    std::latch started(1);
+    Future<int> running = pool.submit([gate, &started] {
+        started.count_down();
+        gate->wait();
+        return 1;
+    });
+    started.wait();
+    Future<int> queued = pool.submit([] { return 2; });
+    std::atomic<int> callbacks{0};
+    queued.add_done_callback([&callbacks](const Future<int>&) { ++callbacks; });
+    const bool first = queued.cancel();
+    const std::uint64_t stamp = queued.state()->completion_stamp();
+    const bool second = queued.cancel();
+    gate->open();
+    EXPECT_EQ(running.get(), 1);
+    EXPECT_TRUE(first);
+    EXPECT_TRUE(second) << "hint: cancelling a cancelled future succeeds again (Python returns "
+                           "True), without completing it a second time";
+    EXPECT_EQ(callbacks.load(), 1) << "hint: a state finishes exactly once";
+    EXPECT_EQ(queued.state()->completion_stamp(), stamp)
+        << "hint: a second cancel() must not finish the state again";
+    EXPECT_TRUE(queued.cancelled());
+    EXPECT_FALSE(running.cancel()) << "hint: a finished task cannot be cancelled";
+    EXPECT_FALSE(running.cancelled());
 }
 
 TEST(ThreadPoolShutdown, CancelOnAQueuedFuture) {
