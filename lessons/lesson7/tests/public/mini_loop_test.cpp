@@ -216,6 +216,7 @@ TEST(MiniLoopTimers, EqualDeadlinesRunInTheOrderTheyWereScheduled) {
     loop.call_at(when + 10ms, [&] { f.set_result(true); });
     loop.run_until_complete(f);
     std::vector<int> expected;
+    expected.reserve(40);
     for (int i = 0; i < 40; ++i) {
         expected.push_back(i);
     }
