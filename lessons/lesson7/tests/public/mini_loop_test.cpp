@@ -102,12 +102,19 @@ TEST(MiniLoopReady, RunUntilCompleteThrowsWhenStoppedFirst) {
         << "hint: a stop before the future is done: run_until must return false";
 }
 
-TEST(MiniLoopReady, ALoopWithNothingScheduledThrowsInsteadOfHanging) {
+TEST(MiniLoopReady, ALoopWithNothingLeftToRunThrowsInsteadOfHanging) {
     ManualClock clock;
     Loop loop(clock);
     Future<int> f;
+    bool ran = false;
+    loop.call_soon([&] { ran = true; }).cancel();
+    loop.call_later(1s, [&] { ran = true; }).cancel();
     EXPECT_THROW(loop.run_until_complete(f), std::logic_error)
-        << "hint: no ready callback, no timer, no reader: nothing can ever complete the future";
+        << "hint: only cancelled callbacks and timers: nothing can ever complete the future";
+    EXPECT_FALSE(ran);
+    EXPECT_LE(clock.waits().size(), 1U)
+        << "hint: cancelled timers do not count as something to wait for. waits: "
+        << describe(clock.waits());
 }
 
 TEST(MiniLoopReady, ACancelledCallbackDoesNotRun) {
