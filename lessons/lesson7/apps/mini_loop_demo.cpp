@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -72,41 +73,49 @@ int main(int argc, char** argv) {
                                        std::strerror(errno)));
         return 1;
     }
-    Loop loop;
-    const TimePoint start = loop.clock().now();
-    int ticks = 0;
-    // Each tick is scheduled for start + n * period and reports how late it actually ran, then
-    // writes a byte that the reader picks up in the next iteration.
-    std::function<void()> tick = [&] {
-        ++ticks;
-        const TimePoint due = start + kPeriod * ticks;
-        std::printf("tick %2d  late by %6.2f ms\n", ticks, ms_of(loop.clock().now() - due));
-        static_cast<void>(::write(fds[1], "t", 1));
-        if (ticks == 4 && block_ms > 0) {
-            loop.call_soon([block_ms] {
-                std::printf("         a callback sleeps %d ms: nothing else can run\n", block_ms);
-                std::this_thread::sleep_for(std::chrono::milliseconds(block_ms));  // the mistake
-            });
-        }
-        if (ticks < kTicks) {
-            loop.call_at(start + kPeriod * (ticks + 1), tick);
-        } else {
-            loop.remove_reader(fds[0]);
-            loop.stop();
-        }
-    };
-    int wakeups = 0;
-    loop.add_reader(fds[0], [&] {
-        ++wakeups;
-        std::array<char, 64> buf{};
-        while (::read(fds[0], buf.data(), buf.size()) > 0) {
-        }
-    });
-    loop.call_at(start + kPeriod, tick);
-    loop.run_forever();
-    std::printf("%d ticks, %d wake-ups of the pipe reader, %.1f ms in all (expected %.0f ms)\n",
-                ticks, wakeups, ms_of(loop.clock().now() - start), ms_of(kPeriod * kTicks));
+    int status = 0;
+    try {
+        Loop loop;
+        const TimePoint start = loop.clock().now();
+        int ticks = 0;
+        // Each tick is scheduled for start + n * period and reports how late it actually ran, then
+        // writes a byte that the reader picks up in the next iteration.
+        std::function<void()> tick = [&] {
+            ++ticks;
+            const TimePoint due = start + kPeriod * ticks;
+            std::printf("tick %2d  late by %6.2f ms\n", ticks, ms_of(loop.clock().now() - due));
+            static_cast<void>(::write(fds[1], "t", 1));
+            if (ticks == 4 && block_ms > 0) {
+                loop.call_soon([block_ms] {
+                    std::printf("         a callback sleeps %d ms: nothing else can run\n",
+                                block_ms);
+                    std::this_thread::sleep_for(
+                        std::chrono::milliseconds(block_ms));  // the mistake
+                });
+            }
+            if (ticks < kTicks) {
+                loop.call_at(start + kPeriod * (ticks + 1), tick);
+            } else {
+                loop.remove_reader(fds[0]);
+                loop.stop();
+            }
+        };
+        int wakeups = 0;
+        loop.add_reader(fds[0], [&] {
+            ++wakeups;
+            std::array<char, 64> buf{};
+            while (::read(fds[0], buf.data(), buf.size()) > 0) {
+            }
+        });
+        loop.call_at(start + kPeriod, tick);
+        loop.run_forever();
+        std::printf("%d ticks, %d wake-ups of the pipe reader, %.1f ms in all (expected %.0f ms)\n",
+                    ticks, wakeups, ms_of(loop.clock().now() - start), ms_of(kPeriod * kTicks));
+    } catch (const std::exception& e) {
+        static_cast<void>(std::fprintf(stderr, "lesson7-mini-loop-demo: %s\n", e.what()));
+        status = 1;
+    }
     static_cast<void>(::close(fds[0]));
     static_cast<void>(::close(fds[1]));
-    return 0;
+    return status;
 }
