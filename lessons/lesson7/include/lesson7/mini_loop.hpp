@@ -194,10 +194,11 @@ class Handle {
     Handle() = default;
     explicit Handle(std::shared_ptr<HandleState> state) : state_(std::move(state)) {}
 
-    // The callback will not run (unless it already has; then this does nothing). Idempotent. The
-    // loop lets go of the callback (and of what it captured) no later than when it would have run.
+    // The callback will not run, and the loop destroys it (and what it captured) now. If it has
+    // already run, or is running (a callback may cancel its own handle), this does nothing.
+    // Idempotent.
     void cancel();
-    // True once cancel() was called on this callback.
+    // True once cancel() took effect, that is, it was called before the callback ran.
     bool cancelled() const;
 
     // The state this handle refers to (for your Loop code; null for a default handle).
