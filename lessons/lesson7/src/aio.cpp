@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace lesson7::aio {
 
@@ -186,7 +187,7 @@ void DoneAwaiter::on_cancel() noexcept {
 // TODO(lesson7): see the header. Write it as a coroutine: CompletionOrder gives you the tasks in
 // the order they finish. You cannot co_await inside a catch block: remember, then act after it.
 Task<void> gather_all(std::vector<TaskBase*> tasks) {
-    static_cast<void>(tasks);
+    [[maybe_unused]] const auto dropped = std::move(tasks);
     not_implemented("gather_all");
     co_return;
 }
@@ -206,7 +207,7 @@ Task<void> wait_done_or_timeout(TaskBase& task, std::chrono::nanoseconds timeout
 struct CompletionOrder::Impl {};
 
 CompletionOrder::CompletionOrder(std::vector<TaskBase*> tasks) {
-    static_cast<void>(tasks);
+    [[maybe_unused]] const auto dropped = std::move(tasks);
     not_implemented("CompletionOrder::CompletionOrder");
 }
 CompletionOrder::CompletionOrder(CompletionOrder&&) noexcept = default;
@@ -229,12 +230,12 @@ std::size_t CompletionOrder::remaining() const noexcept {
 CompletionBase::~CompletionBase() = default;
 
 void CompletionBase::finish(std::exception_ptr error) {
-    static_cast<void>(error);
+    [[maybe_unused]] const auto dropped = std::move(error);
     not_implemented("Completion::set_value / set_exception (CompletionBase::finish)");
 }
 
 Task<void> CompletionBase::wait_done(std::function<void()> on_cancel) {
-    static_cast<void>(on_cancel);
+    [[maybe_unused]] const auto dropped = std::move(on_cancel);
     not_implemented("Completion::wait (CompletionBase::wait_done)");
     co_return;
 }

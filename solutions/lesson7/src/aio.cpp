@@ -234,8 +234,7 @@ class Scheduler {
             return;
         }
         const auto it = self->handles_.find(h);
-        const SourceLocation where =
-            it != self->handles_.end() ? it->second : SourceLocation{};
+        const SourceLocation where = it != self->handles_.end() ? it->second : SourceLocation{};
         std::string what = std::string("a uv_") + uv_handle_type_name(uv_handle_get_type(h)) +
                            "_t " +
                            (where.line() != 0 ? "made at " + place(where)
@@ -540,7 +539,7 @@ class SleepAwaiter final : public detail::Suspension {
     SleepAwaiter& operator=(const SleepAwaiter&) = delete;
     SleepAwaiter(SleepAwaiter&&) = delete;
     SleepAwaiter& operator=(SleepAwaiter&&) = delete;
-    ~SleepAwaiter() = default;
+    ~SleepAwaiter() override = default;
 
     bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> h) {
@@ -574,7 +573,7 @@ class DoneOrTimeout final : public detail::Suspension, public detail::DoneListen
     DoneOrTimeout& operator=(const DoneOrTimeout&) = delete;
     DoneOrTimeout(DoneOrTimeout&&) = delete;
     DoneOrTimeout& operator=(DoneOrTimeout&&) = delete;
-    ~DoneOrTimeout() = default;
+    ~DoneOrTimeout() override = default;
 
     bool await_ready() const noexcept { return target_.done(); }
     bool await_suspend(std::coroutine_handle<> h) {
@@ -657,7 +656,7 @@ struct CompletionOrder::Impl {
         Watch& operator=(const Watch&) = delete;
         Watch(Watch&&) = delete;
         Watch& operator=(Watch&&) = delete;
-        ~Watch() = default;
+        ~Watch() override = default;
         void on_done(TaskBase& /*task*/) noexcept override {
             owner->finished.push_back(index);
             if (owner->waiter != nullptr) {
@@ -675,7 +674,7 @@ struct CompletionOrder::Impl {
         NextAwaiter& operator=(const NextAwaiter&) = delete;
         NextAwaiter(NextAwaiter&&) = delete;
         NextAwaiter& operator=(NextAwaiter&&) = delete;
-        ~NextAwaiter() = default;
+        ~NextAwaiter() override = default;
         bool await_ready() const noexcept { return !impl_.finished.empty(); }
         bool await_suspend(std::coroutine_handle<> h) {
             if (impl_.waiter != nullptr) {
@@ -782,7 +781,7 @@ class CompletionBase::Awaiter final : public Suspension {
     Awaiter& operator=(const Awaiter&) = delete;
     Awaiter(Awaiter&&) = delete;
     Awaiter& operator=(Awaiter&&) = delete;
-    ~Awaiter() = default;
+    ~Awaiter() override = default;
 
     bool await_ready() const noexcept { return c_.done_; }
     bool await_suspend(std::coroutine_handle<> h) {

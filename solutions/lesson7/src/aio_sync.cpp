@@ -14,7 +14,7 @@ class Semaphore::Awaiter final : public detail::Suspension {
     Awaiter& operator=(const Awaiter&) = delete;
     Awaiter(Awaiter&&) = delete;
     Awaiter& operator=(Awaiter&&) = delete;
-    ~Awaiter() = default;
+    ~Awaiter() override = default;
 
     // A free permit is taken at once, but only if nobody waits: a newcomer must not barge ahead of
     // the queue (FIFO).
@@ -64,7 +64,7 @@ class QueueBase::Awaiter final : public Suspension {
     Awaiter& operator=(const Awaiter&) = delete;
     Awaiter(Awaiter&&) = delete;
     Awaiter& operator=(Awaiter&&) = delete;
-    ~Awaiter() = default;
+    ~Awaiter() override = default;
 
     bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> h) {

@@ -179,6 +179,8 @@ class Suspension {
     Suspension& operator=(const Suspension&) = delete;
     Suspension(Suspension&&) = delete;
     Suspension& operator=(Suspension&&) = delete;
+    // A frame is destroyed while parked only at shutdown, and the Runner calls on_cancel() first.
+    virtual ~Suspension() = default;
 
     // For await_suspend(h): parks the current scheduled task here, to be resumed at h. Returns
     // false, without parking, if a cancellation of the task is pending (asked for while it ran):
@@ -198,9 +200,6 @@ class Suspension {
     // The task was cancelled while parked here: undo the registration (leave the wait list, stop
     // and close the timer, tell the producer). Must not resume anything and must not throw.
     virtual void on_cancel() noexcept = 0;
-    // Not virtual: nobody deletes a suspension through this base. A frame is destroyed while
-    // parked only at shutdown, and the Runner calls on_cancel() first.
-    ~Suspension() = default;
 
   private:
     friend class TaskBase;
@@ -247,11 +246,9 @@ class DoneListener {
     DoneListener& operator=(const DoneListener&) = delete;
     DoneListener(DoneListener&&) = delete;
     DoneListener& operator=(DoneListener&&) = delete;
+    virtual ~DoneListener();  // removes itself from its task's list if still there
     // Runs on the loop thread once the task is done (it is already removed from the list).
     virtual void on_done(TaskBase& task) noexcept = 0;
-
-  protected:
-    ~DoneListener();  // removes itself from its task's list if still there
 
   private:
     friend class TaskBase;
@@ -269,6 +266,9 @@ class TaskBase {
     TaskBase& operator=(const TaskBase&) = delete;
     TaskBase(TaskBase&&) = delete;
     TaskBase& operator=(TaskBase&&) = delete;
+    // Destroys the root frame (the derived TaskState owns it through its Task<T>). Only release()
+    // deletes a task.
+    virtual ~TaskBase() = default;
 
     // Registers with the run() in progress on this thread and puts the first step on the ready
     // list (scheduled at once, like asyncio.create_task). Throws std::logic_error outside run().
@@ -300,8 +300,6 @@ class TaskBase {
         : root_(root), promise_(promise), where_(where), resume_at_(root) {
         promise_.owner_ = this;
     }
-    // Destroys the root frame (the derived TaskState owns it through its Task<T>).
-    virtual ~TaskBase() = default;
 
   private:
     friend class Suspension;
@@ -340,7 +338,7 @@ class DoneAwaiter final : public Suspension, public DoneListener {
     DoneAwaiter& operator=(const DoneAwaiter&) = delete;
     DoneAwaiter(DoneAwaiter&&) = delete;
     DoneAwaiter& operator=(DoneAwaiter&&) = delete;
-    ~DoneAwaiter() = default;
+    ~DoneAwaiter() override = default;
 
     bool await_ready() const noexcept { return target_.done(); }
     bool await_suspend(std::coroutine_handle<> h);
@@ -552,8 +550,13 @@ class TaskState final : public TaskBase {
         }
     }
 
-  private:
     ~TaskState() override = default;
+    TaskState(const TaskState&) = delete;
+    TaskState& operator=(const TaskState&) = delete;
+    TaskState(TaskState&&) = delete;
+    TaskState& operator=(TaskState&&) = delete;
+
+  private:
     Task<T> task_;
 };
 
@@ -562,7 +565,7 @@ class TaskState final : public TaskBase {
 // A scheduled task made by create_task(): it runs on the loop whether or not anyone awaits it
 // (like asyncio.Task). Move-only; dropping the handle does not stop the task (the loop keeps it
 // until it is done), but a task whose result nobody ever takes is reported at shutdown.
-// `co_await std::move(handle)` waits for it and gives its value or rethrows its exception.
+// `co_await handle` waits for it and gives its value or rethrows its exception.
 template <class T>
 class [[nodiscard]] TaskHandle {
   public:
@@ -580,10 +583,10 @@ class [[nodiscard]] TaskHandle {
     ~TaskHandle() { reset(); }
 
     bool valid() const noexcept { return s_ != nullptr; }
-    bool done() const noexcept { return s_->done(); }
-    bool cancelled() const noexcept { return s_->cancelled(); }
+    bool done() const noexcept { return s_ != nullptr && s_->done(); }
+    bool cancelled() const noexcept { return s_ != nullptr && s_->cancelled(); }
     // See detail::TaskBase::cancel(): true if the request was made (the task was not done).
-    bool cancel() noexcept { return s_->cancel(); }
+    bool cancel() noexcept { return s_ != nullptr && s_->cancel(); }
     // The result of a done task (value, or rethrows). std::logic_error if not done yet.
     T result() {
         if (!s_->done()) {
@@ -605,7 +608,9 @@ class [[nodiscard]] TaskHandle {
             return s->take();
         }
     };
-    Awaiter operator co_await() && {
+    // `co_await handle` (or `co_await std::move(handle)`): the handle stays valid afterwards, so
+    // done() and cancelled() can still be asked; the value is moved out, so await it once.
+    Awaiter operator co_await() {
         if (s_ == nullptr) {
             throw std::logic_error("lesson7::aio::TaskHandle: awaiting an empty handle");
         }

@@ -264,6 +264,7 @@ Task<void> long_sleeper() {
 TEST(AioCancelHidden, HundredCancelledSleepersLeaveNoTimerRunning) {
     auto main = []() -> Task<int> {
         std::vector<TaskHandle<void>> hs;
+        hs.reserve(100);
         for (int i = 0; i < 100; ++i) {
             hs.push_back(create_task(long_sleeper()));
         }
@@ -298,7 +299,7 @@ TEST(AioCancelHidden, ATaskMayCatchTheCancellationAndFinish) {
         auto h = create_task(stubborn());
         co_await sleep(0ms);
         h.cancel();
-        const int v = co_await std::move(h);
+        const int v = co_await h;
         co_return std::pair{v, h.cancelled()};
     };
     const auto [v, cancelled] = run(main());
@@ -378,6 +379,7 @@ TEST(AioSemaphoreHidden, NeverOverAdmitsUnderChurn) {
     auto main = [](Gauge* gauge) -> Task<std::size_t> {
         Semaphore sem(2);
         std::vector<Task<void>> ts;
+        ts.reserve(8);
         for (int i = 0; i < 8; ++i) {
             ts.push_back(churn(&sem, gauge, 20));
         }
@@ -399,6 +401,7 @@ TEST(AioSemaphoreHidden, CancellingAMiddleWaiterKeepsTheOthersInOrder) {
         std::vector<int> order;
         auto held = co_await sem.acquire();
         std::vector<TaskHandle<void>> hs;
+        hs.reserve(5);
         for (int i = 0; i < 5; ++i) {
             hs.push_back(create_task(acquire_log(&sem, &order, i)));
         }
@@ -444,6 +447,7 @@ TEST(AioQueueHidden, ManyProducersNeverOverfillAndLoseNothing) {
     auto main = []() -> Task<std::pair<long, std::size_t>> {
         Queue<int> q(3);
         std::vector<Task<void>> producers;
+        producers.reserve(4);
         for (int p = 0; p < 4; ++p) {
             producers.push_back(produce(&q, p * 1000, 50));
         }

@@ -40,6 +40,7 @@ TEST(AioSemaphore, AtMostNTasksInside) {
     auto main = [](Gauge* gauge) -> Task<std::size_t> {
         Semaphore sem(3);
         std::vector<Task<void>> ts;
+        ts.reserve(10);
         for (int i = 0; i < 10; ++i) {
             ts.push_back(limited_worker(&sem, gauge));
         }
@@ -63,6 +64,7 @@ TEST(AioSemaphore, WaitersGetPermitsInFifoOrder) {
         std::vector<int> order;
         auto held = co_await sem.acquire();
         std::vector<TaskHandle<void>> ts;
+        ts.reserve(5);
         for (int i = 0; i < 5; ++i) {
             ts.push_back(create_task(log_acquire(&sem, &order, i)));
         }

@@ -376,7 +376,7 @@ TEST(AioCancel, CancelledTaskReportsCancelled) {
         co_await sleep(0ms);
         t.cancel();
         try {
-            co_await std::move(t);
+            co_await t;
         } catch (const CancelledError&) {
         }
         co_return t.done() && t.cancelled() && !t.cancel();
