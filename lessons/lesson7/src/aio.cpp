@@ -1,7 +1,7 @@
 // Your work for lesson 7.3, task 2: coroutine tasks on libuv. The loop's per-run state and its
-// ready list, symmetric transfer, parking and waking, cancellation, sleep on a uv_timer_t, run()
-// and its shutdown with the leak report, and the bookkeeping of gather, as_completed, wait_for and
-// Completion. Read the contracts in lessons/lesson7/include/lesson7/aio.hpp first.
+// ready list, the trampoline of hand-offs, parking and waking, cancellation, sleep on a
+// uv_timer_t, run() and its shutdown with the leak report, and the bookkeeping of gather,
+// as_completed, wait_for and Completion. Read the contracts in include/lesson7/aio.hpp first.
 #include "lesson7/aio.hpp"
 
 #include <uv.h>
