@@ -98,17 +98,18 @@ BENCHMARK(BM_AsioCoSpawnAndAwait)->UseRealTime();
 // The asyncio twin (aio_baseline.py next to this file), run once in this process's run: the same
 // loop of `await asyncio.create_task(child())`. Reports its own per-task time.
 std::string baseline_script() {
-    std::string here = __FILE__;
-    if (!here.empty() && here.front() != '/') {
-        // Meson compiles from the build root, and this binary lives in <build root>/kit/.
-        std::array<char, 4096> exe{};
-        const ssize_t n = readlink("/proc/self/exe", exe.data(), exe.size() - 1);
-        std::string dir = n > 0 ? std::string(exe.data(), static_cast<std::size_t>(n)) : ".";
-        dir = dir.substr(0, dir.rfind('/'));  // .../kit
-        dir = dir.substr(0, dir.rfind('/'));  // the build root
-        here = dir + "/" + here;
+    const std::string here = __FILE__;
+    std::string name = here.substr(0, here.rfind('/') + 1) + "aio_baseline.py";
+    if (name.front() == '/' || access(name.c_str(), R_OK) == 0) {
+        return name;  // absolute, or relative to where we run (a build by hand from the root)
     }
-    return here.substr(0, here.rfind('/')) + "/aio_baseline.py";
+    // Meson compiles from the build root, and this binary lives in <build root>/kit/.
+    std::array<char, 4096> exe{};
+    const ssize_t n = readlink("/proc/self/exe", exe.data(), exe.size() - 1);
+    std::string dir = n > 0 ? std::string(exe.data(), static_cast<std::size_t>(n)) : ".";
+    dir = dir.substr(0, dir.rfind('/'));  // .../kit
+    dir = dir.substr(0, dir.rfind('/'));  // the build root
+    return dir + "/" + name;
 }
 
 void BM_PythonAsyncioCreateTaskAndAwait(benchmark::State& state) {
