@@ -183,7 +183,9 @@ std::size_t parse_request(const std::string& in, Plan& plan) {
         const std::string_view key = kv.substr(0, eq);
         if (!value) {
             bad = true;
-        } else if (key == "delay") {
+            continue;
+        }
+        if (key == "delay") {
             plan.delay = std::chrono::milliseconds(*value);
         } else if (key == "chunk") {
             plan.chunk = *value;
@@ -396,7 +398,7 @@ void ScriptServer::run() {
     };
 
     // Reads everything available (running the TLS handshake first); false if the peer closed.
-    std::array<char, 64 * 1024> buf{};
+    std::array<char, std::size_t{64} * 1024> buf{};
     auto read_in = [&](Connection& c) -> bool {
         if (c.ssl == nullptr) {
             for (;;) {
