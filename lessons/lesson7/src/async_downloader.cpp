@@ -6,6 +6,8 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace lesson7::aio {
 
@@ -75,6 +77,36 @@ std::size_t CurlMulti::in_flight() const {
 // TODO(lesson7): the loop given to the constructor.
 uv_loop_t& CurlMulti::loop() const {
     not_implemented("CurlMulti::loop");
+}
+
+// TODO(lesson7): check the limit (std::invalid_argument if 0), then make the CurlMulti on
+// current_loop() and the Semaphore(limit).
+Downloader::Downloader(FetchOptions options, std::size_t limit)
+    : limit_(limit), multi_(current_loop(), std::move(options)), slots_(limit) {
+    not_implemented("Downloader::Downloader");
+}
+
+// TODO(lesson7): the seed's `async with sem:` - take a permit first (co_await slots_.acquire()),
+// then start the transfer with a Done that completes a Completion<FetchResult>, and
+// co_await its wait(on_cancel), where on_cancel cancels the transfer.
+Task<FetchResult> Downloader::fetch(std::string url) {
+    static_cast<void>(url);
+    not_implemented("Downloader::fetch");
+    co_return FetchResult{};
+}
+
+// TODO(lesson7): one Downloader; one create_task(fetch(url)) per URL; then as_completed: call
+// on_done and collect each result as it finishes. If anything throws (a cancellation), cancel the
+// fetches and wait for them before you rethrow: they use the Downloader of this frame.
+Task<std::vector<FetchResult>> download_all(std::vector<std::string> urls, FetchOptions options,
+                                            std::size_t limit,
+                                            std::function<void(const FetchResult&)> on_done) {
+    static_cast<void>(urls);
+    static_cast<void>(options);
+    static_cast<void>(limit);
+    static_cast<void>(on_done);
+    not_implemented("download_all");
+    co_return std::vector<FetchResult>{};
 }
 
 }  // namespace lesson7::aio

@@ -372,4 +372,74 @@ uv_loop_t& CurlMulti::loop() const {
     return *impl_->loop;
 }
 
+namespace {
+
+std::size_t checked_limit(std::size_t limit) {
+    if (limit == 0) {
+        throw std::invalid_argument(
+            "lesson7::aio::Downloader: limit must be at least 1 (the seed uses 10)");
+    }
+    return limit;
+}
+
+}  // namespace
+
+Downloader::Downloader(FetchOptions options, std::size_t limit)
+    : limit_(checked_limit(limit)), multi_(current_loop(), std::move(options)), slots_(limit) {}
+
+Task<FetchResult> Downloader::fetch(std::string url) {
+    // The permit first: a queued fetch holds no easy handle and no buffer.
+    const Semaphore::Permit permit = co_await slots_.acquire();
+    Completion<FetchResult> done;
+    const std::uint64_t id =
+        multi_.start(url, [&done](FetchResult r) { done.set_value(std::move(r)); });
+    // Cancelled while the transfer runs: stop it now, so Done (which refers to `done`, about to
+    // go away with this frame) is never called.
+    co_return co_await done.wait([this, id] { multi_.cancel(id); });
+}
+
+Task<std::vector<FetchResult>> download_all(std::vector<std::string> urls, FetchOptions options,
+                                            std::size_t limit,
+                                            std::function<void(const FetchResult&)> on_done) {
+    Downloader downloader(std::move(options), limit);
+    std::vector<TaskHandle<FetchResult>> tasks;
+    tasks.reserve(urls.size());
+    for (auto& url : urls) {
+        tasks.push_back(create_task(downloader.fetch(std::move(url))));
+    }
+    auto order = as_completed(std::move(tasks));
+    std::vector<FetchResult> results;
+    results.reserve(order.remaining());
+    std::exception_ptr failure;
+    try {
+        while (order.remaining() > 0) {
+            FetchResult r = co_await order.next();
+            if (on_done) {
+                on_done(r);
+            }
+            results.push_back(std::move(r));
+        }
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    if (failure) {
+        // The fetches use `downloader`, which dies with this frame: end them all first.
+        for (auto& t : order.tasks()) {
+            t.cancel();
+        }
+        for (auto& t : order.tasks()) {
+            if (t.done()) {
+                t.discard();  // its result was taken, or nobody wants it now
+                continue;
+            }
+            try {
+                co_await std::move(t);
+            } catch (...) {  // NOLINT(bugprone-empty-catch): that it ended is all we wait for
+            }
+        }
+        std::rethrow_exception(failure);
+    }
+    co_return results;
+}
+
 }  // namespace lesson7::aio

@@ -5,8 +5,13 @@
 //
 // The model (read this first). Everything here runs on ONE thread: the thread that called run().
 // A coroutine returning Task<T> is lazy: calling it only makes the frame; `co_await std::move(t)`
-// starts it and the awaiting coroutine continues when it finishes (symmetric transfer, so a chain
-// of a million awaits uses no stack). A *scheduled task* is the root of such a chain: run() makes
+// starts it and the awaiting coroutine continues when it finishes. No coroutine ever resumes
+// another from inside itself: both hand-offs (parent to child, child back to parent) suspend and
+// tell the loop what to run next, and the loop's step resumes it from a flat trampoline loop, so
+// a chain of a million awaits uses no stack. (That is the guarantee of C++20's symmetric transfer,
+// `await_suspend` returning the next handle, but that relies on the compiler emitting a tail
+// call, which g++ 12 does not do under ASan or TSan; the trampoline gives it on every build.)
+// A *scheduled task* is the root of such a chain: run() makes
 // one for main, create_task() makes one for each background task. The loop keeps a ready list of
 // scheduled tasks and runs one step of each in turn; a step ends when the chain suspends at a
 // *leaf* (sleep, a Completion, a Semaphore or Queue wait, awaiting another scheduled task). The
@@ -29,7 +34,6 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <source_location>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -62,6 +66,32 @@ class Task;
 template <class T = void>
 class TaskHandle;
 
+// Where something was made, as SourceLocation gives it. SourceLocation itself needs
+// a compiler builtin that clang 14 lacks with libstdc++ 12 (the kit supports both compilers), so
+// this is the same idea on the older builtins: as a default argument, `where =
+// SourceLocation::current()` is the caller's file, line and function.
+class SourceLocation {
+  public:
+    constexpr SourceLocation() noexcept = default;
+    static constexpr SourceLocation current(const char* file = __builtin_FILE(),
+                                            unsigned line = __builtin_LINE(),
+                                            const char* function = __builtin_FUNCTION()) noexcept {
+        SourceLocation here;
+        here.file_ = file;
+        here.line_ = line;
+        here.function_ = function;
+        return here;
+    }
+    constexpr const char* file_name() const noexcept { return file_; }
+    constexpr unsigned line() const noexcept { return line_; }  // 0: unknown
+    constexpr const char* function_name() const noexcept { return function_; }
+
+  private:
+    const char* file_ = "";
+    unsigned line_ = 0;
+    const char* function_ = "";
+};
+
 // One thing found when run() shuts down, asyncio's "Task was destroyed but it is pending".
 struct Leak {
     enum class Kind {
@@ -71,9 +101,9 @@ struct Leak {
         handle_never_closed,  // a libuv handle still open when main's tasks were all over
     };
     Kind kind;
-    std::string message;         // one line: what leaked, where it was made, what to do
-    std::source_location where;  // where it was made (create_task's or track_handle's caller);
-                                 // a default-constructed location if nobody said
+    std::string message;   // one line: what leaked, where it was made, what to do
+    SourceLocation where;  // where it was made (create_task's or track_handle's caller);
+                           // a default-constructed location if nobody said
 };
 
 struct RunOptions {
@@ -89,8 +119,7 @@ uv_loop_t& current_loop();
 // if it is still open when run() shuts down, the leak report names that place. Optional: open
 // handles are reported (and closed) either way, an untracked one as "of unknown origin". Throws
 // std::logic_error outside run().
-void track_handle(const uv_handle_t* handle,
-                  std::source_location where = std::source_location::current());
+void track_handle(const uv_handle_t* handle, SourceLocation where = SourceLocation::current());
 
 // Suspends the calling task for at least d, on a uv_timer_t (libuv counts whole milliseconds, so
 // a positive d is rounded up to the next millisecond). d <= 0 means "on the next loop iteration":
@@ -112,7 +141,7 @@ class PromiseBase {
     struct FinalAwaiter {
         bool await_ready() const noexcept { return false; }
         template <class Promise>
-        std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) noexcept;
+        void await_suspend(std::coroutine_handle<Promise> self) noexcept;
         void await_resume() const noexcept {}
     };
 
@@ -125,20 +154,20 @@ class PromiseBase {
     TaskBase* owner_ = nullptr;             // set when this coroutine is a scheduled task's root
 };
 
-// TODO(lesson7) in aio.cpp. `co_await child` from `parent`: remember parent as child's
-// continuation and return the handle to run next (symmetric transfer). Never call resume() here.
-std::coroutine_handle<> start_awaited(PromiseBase& child, std::coroutine_handle<> child_handle,
-                                      std::coroutine_handle<> parent) noexcept;
+// TODO(lesson7) in aio.cpp. `co_await child` from `parent` (parent is now suspended): remember
+// parent as child's continuation and tell the running step to resume child next. Never call
+// resume() here: that nests one stack frame per co_await.
+void start_awaited(PromiseBase& child, std::coroutine_handle<> child_handle,
+                   std::coroutine_handle<> parent) noexcept;
 
-// TODO(lesson7) in aio.cpp. The coroutine of `promise` has finished: return what runs next (its
-// continuation); a root has none: tell its TaskBase it is done and return
-// std::noop_coroutine().
-std::coroutine_handle<> final_transfer(PromiseBase& promise) noexcept;
+// TODO(lesson7) in aio.cpp. The coroutine of `promise` has finished (it is suspended at its final
+// point): tell the running step to resume its continuation next; a root has none: tell its
+// TaskBase it is done.
+void final_transfer(PromiseBase& promise) noexcept;
 
 template <class Promise>
-std::coroutine_handle<> PromiseBase::FinalAwaiter::await_suspend(
-    std::coroutine_handle<Promise> self) noexcept {
-    return final_transfer(self.promise());
+void PromiseBase::FinalAwaiter::await_suspend(std::coroutine_handle<Promise> self) noexcept {
+    final_transfer(self.promise());
 }
 
 // One leaf suspension of a scheduled task: the awaiters of sleep, Completion, Semaphore, Queue and
@@ -256,7 +285,7 @@ class TaskBase {
     // Someone took (or deliberately discarded) the result: no "never awaited" leak.
     void mark_observed() noexcept { observed_ = true; }
     bool observed() const noexcept { return observed_; }
-    std::source_location where() const noexcept { return where_; }
+    SourceLocation where() const noexcept { return where_; }
 
     // Done listeners: added while pending; on_done runs in the order they were added.
     void add_listener(DoneListener& l) noexcept;
@@ -267,8 +296,7 @@ class TaskBase {
     void release() noexcept;
 
   protected:
-    TaskBase(std::coroutine_handle<> root, PromiseBase& promise,
-             std::source_location where) noexcept
+    TaskBase(std::coroutine_handle<> root, PromiseBase& promise, SourceLocation where) noexcept
         : root_(root), promise_(promise), where_(where), resume_at_(root) {
         promise_.owner_ = this;
     }
@@ -279,16 +307,15 @@ class TaskBase {
     friend class Suspension;
     friend class Runner;
     friend class Scheduler;
-    friend std::coroutine_handle<> final_transfer(PromiseBase& promise) noexcept;
+    friend void final_transfer(PromiseBase& promise) noexcept;
     enum class State { ready, running, parked, done };
 
-    void step() noexcept;      // the loop runs one step: resume at resume_at_
     void finished() noexcept;  // the root's final_suspend: mark done, tell listeners, drop the
                                // loop's reference
 
     std::coroutine_handle<> root_;
     PromiseBase& promise_;
-    std::source_location where_;
+    SourceLocation where_;
     std::coroutine_handle<> resume_at_;  // where the next step resumes
     Suspension* parked_at_ = nullptr;    // the leaf it waits at, while parked
     State state_ = State::ready;
@@ -460,8 +487,8 @@ class [[nodiscard]] Task {
     struct Awaiter {
         std::coroutine_handle<promise_type> h;
         bool await_ready() const noexcept { return false; }
-        std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) noexcept {
-            return detail::start_awaited(h.promise(), h, parent);
+        void await_suspend(std::coroutine_handle<> parent) noexcept {
+            detail::start_awaited(h.promise(), h, parent);
         }
         T await_resume() {
             if (h.promise().error_) {
@@ -506,7 +533,7 @@ namespace detail {
 template <class T>
 class TaskState final : public TaskBase {
   public:
-    explicit TaskState(Task<T> task, std::source_location where) noexcept
+    explicit TaskState(Task<T> task, SourceLocation where) noexcept
         : TaskBase(task.h_, task.h_.promise(), where), task_(std::move(task)) {}
     // The result once done: rethrows what the body threw. Moves the value out (once).
     T take() {
@@ -587,7 +614,7 @@ class [[nodiscard]] TaskHandle {
 
   private:
     template <class U>
-    friend TaskHandle<U> create_task(Task<U> task, std::source_location where);
+    friend TaskHandle<U> create_task(Task<U> task, SourceLocation where);
     explicit TaskHandle(detail::TaskState<T>* s) noexcept : s_(s) {}
     void reset() noexcept {
         if (s_ != nullptr) {
@@ -600,8 +627,7 @@ class [[nodiscard]] TaskHandle {
 // Schedules `task` at once on the current run's loop (like asyncio.create_task) and returns its
 // handle. `where` is what the leak report names. Throws std::logic_error outside run().
 template <class T>
-TaskHandle<T> create_task(Task<T> task,
-                          std::source_location where = std::source_location::current()) {
+TaskHandle<T> create_task(Task<T> task, SourceLocation where = SourceLocation::current()) {
     auto* state = new detail::TaskState<T>(std::move(task), where);
     TaskHandle<T> handle(state);
     state->schedule();
@@ -647,7 +673,7 @@ Task<std::vector<typename detail::ValueOf<T>::type>> gather(std::vector<TaskHand
 // The same for lazy tasks: each is scheduled first (create_task), in input order.
 template <class T>
 Task<std::vector<typename detail::ValueOf<T>::type>> gather(
-    std::vector<Task<T>> tasks, std::source_location where = std::source_location::current()) {
+    std::vector<Task<T>> tasks, SourceLocation where = SourceLocation::current()) {
     std::vector<TaskHandle<T>> handles;
     handles.reserve(tasks.size());
     for (auto& t : tasks) {
@@ -691,7 +717,7 @@ Task<T> wait_for(TaskHandle<T> task, std::chrono::nanoseconds timeout) {
 }
 template <class T>
 Task<T> wait_for(Task<T> task, std::chrono::nanoseconds timeout,
-                 std::source_location where = std::source_location::current()) {
+                 SourceLocation where = SourceLocation::current()) {
     co_return co_await wait_for(create_task(std::move(task), where), timeout);
 }
 
@@ -733,7 +759,7 @@ AsCompleted<T> as_completed(std::vector<TaskHandle<T>> tasks) {
 }
 template <class T>
 AsCompleted<T> as_completed(std::vector<Task<T>> tasks,
-                            std::source_location where = std::source_location::current()) {
+                            SourceLocation where = SourceLocation::current()) {
     std::vector<TaskHandle<T>> handles;
     handles.reserve(tasks.size());
     for (auto& t : tasks) {

@@ -372,3 +372,122 @@ TEST(AsyncDownloaderSockets, ReconnectsWhenTheServerCloses) {
 
 }  // namespace
 }  // namespace lesson7::aio
+
+// --- The coroutine layer: Downloader::fetch and download_all inside aio::run() ------------------
+
+namespace lesson7::aio {
+namespace {
+
+Task<FetchResult> fetch_one(std::string url, FetchOptions options) {
+    Downloader dl(std::move(options), 10);
+    co_return co_await dl.fetch(std::move(url));
+}
+
+TEST(AsyncDownloaderFetch, FetchInsideRun) {
+    kit::ScriptServer server;
+    const FetchResult r = run(fetch_one(server.url("/bytes/4321"), {}));
+    EXPECT_TRUE(r.ok()) << r.error;
+    EXPECT_EQ(r.size, 4321U);
+    EXPECT_EQ(r.url, server.url("/bytes/4321"));
+}
+
+TEST(AsyncDownloaderFetch, DownloadAllInCompletionOrder) {
+    kit::ScriptServer server;
+    std::vector<std::string> urls{server.url("/bytes/7?delay=700")};
+    for (int i = 0; i < 20; ++i) {
+        urls.push_back(server.url("/bytes/" + std::to_string(100 + i)));
+    }
+    std::vector<std::string> reported;
+    const auto results =
+        run(download_all(urls, {}, 10, [&](const FetchResult& r) { reported.push_back(r.url); }));
+    ASSERT_EQ(results.size(), urls.size()) << "hint: one result per URL";
+    ASSERT_EQ(reported.size(), urls.size()) << "hint: on_done once per URL";
+    for (std::size_t i = 0; i < results.size(); ++i) {
+        EXPECT_EQ(results[i].url, reported[i]) << "hint: results come back in completion order";
+        EXPECT_TRUE(results[i].ok()) << results[i].error;
+    }
+    EXPECT_EQ(results.back().url, urls[0])
+        << "hint: the slow URL (700 ms) finishes last: as_completed, not input order";
+    EXPECT_EQ(results.back().size, 7U);
+}
+
+TEST(AsyncDownloaderFetch, HttpsThroughDownloadAll) {
+    kit::ScriptServer server({Transport::tls, 0});
+    FetchOptions options;
+    options.ca_pem = server.ca_pem();
+    std::vector<std::string> urls;
+    for (int i = 0; i < 30; ++i) {
+        urls.push_back(server.url("/bytes/1024"));
+    }
+    const auto results = run(download_all(urls, options, 10));
+    ASSERT_EQ(results.size(), 30U);
+    for (const auto& r : results) {
+        EXPECT_TRUE(r.ok()) << r.error;
+    }
+    EXPECT_LE(server.connections(), 10U) << "hint: one Downloader, one connection cache";
+}
+
+TEST(AsyncDownloaderFetch, CancelledFetchStopsItsTransfer) {
+    kit::ScriptServer server;
+    auto main = [](std::string hang, std::string quick) -> Task<std::size_t> {
+        Downloader dl({}, 1);
+        bool timed_out = false;
+        try {
+            co_await wait_for(dl.fetch(hang), std::chrono::milliseconds(100));
+        } catch (const TimeoutError&) {
+            timed_out = true;
+        }
+        EXPECT_TRUE(timed_out) << "hint: wait_for cancels the fetch; its co_await throws";
+        EXPECT_EQ(dl.multi().in_flight(), 0U)
+            << "hint: cancelling fetch() must cancel the transfer (Completion's on_cancel)";
+        // The only permit must be back: this fetch would wait forever otherwise.
+        const FetchResult r = co_await wait_for(dl.fetch(quick), std::chrono::seconds(10));
+        co_return r.size;
+    };
+    EXPECT_EQ(run(main(server.url("/hang"), server.url("/bytes/9"))), 9U);
+}
+
+TEST(AsyncDownloaderLimit, AtMostTenInFlight) {
+    // /rendezvous/10 answers only when ten are held at once: with a limit of 10, three waves of
+    // ten meet; an eleventh in flight shows up in the server's max_active_requests.
+    kit::ScriptServer server;
+    FetchOptions options;
+    options.timeout = std::chrono::seconds(5);
+    const std::vector<std::string> urls(30, server.url("/rendezvous/10"));
+    const auto results = run(download_all(urls, options, 10));
+    ASSERT_EQ(results.size(), 30U);
+    for (const auto& r : results) {
+        EXPECT_TRUE(r.ok()) << r.error << " (hint: ten must be in flight at once)";
+    }
+    EXPECT_EQ(server.max_active_requests(), 10U)
+        << "hint: at most `limit` transfers in flight: take a Semaphore permit before start()";
+}
+
+TEST(AsyncDownloaderLimit, ALimitOfThree) {
+    kit::ScriptServer server;
+    FetchOptions options;
+    options.timeout = std::chrono::seconds(5);
+    const std::vector<std::string> urls(12, server.url("/rendezvous/3"));
+    const auto results = run(download_all(urls, options, 3));
+    ASSERT_EQ(results.size(), 12U);
+    for (const auto& r : results) {
+        EXPECT_TRUE(r.ok()) << r.error;
+    }
+    EXPECT_EQ(server.max_active_requests(), 3U);
+    EXPECT_LE(server.connections(), 3U) << "hint: connections are reused between waves";
+}
+
+TEST(AsyncDownloaderLimit, ZeroIsRejected) {
+    auto main = []() -> Task<bool> {
+        try {
+            Downloader dl({}, 0);
+        } catch (const std::invalid_argument&) {
+            co_return true;
+        }
+        co_return false;
+    };
+    EXPECT_TRUE(run(main())) << "hint: a limit of 0 would hang every fetch: std::invalid_argument";
+}
+
+}  // namespace
+}  // namespace lesson7::aio
