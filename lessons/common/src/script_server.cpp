@@ -286,6 +286,9 @@ ScriptServer::ScriptServer(Options options) : options_(options) {
         if (!loaded) {
             fail("SSL_CTX_use_certificate/SSL_CTX_use_PrivateKey");
         }
+        // No TLS 1.3 session tickets: they arrive after the handshake, and a client that finds
+        // unread bytes on an idle connection may drop it instead of reusing it.
+        SSL_CTX_set_num_tickets(tls_->ctx, 0);
         SSL_CTX_set_mode(tls_->ctx,
                          SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     }

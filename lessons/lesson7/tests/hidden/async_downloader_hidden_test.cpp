@@ -11,6 +11,7 @@
 
 #include "../public/async_test_support.hpp"
 #include "kit/script_server.hpp"
+#include "lesson7/aio.hpp"
 
 namespace lesson7::aio {
 namespace {
@@ -209,6 +210,25 @@ TEST(AsyncDownloaderHiddenErrors, CancelThenStartAgain) {
         EXPECT_EQ(multi.in_flight(), 0U);
     }
     loop.close();
+}
+
+TEST(AsyncDownloaderHiddenErrors, CancelledDownloadAllEndsItsFetches) {
+    // wait_for cancels download_all while 10 fetches hang and 20 wait for a permit: every fetch
+    // must be cancelled and over before download_all's Downloader goes away (ASan sees the rest).
+    kit::ScriptServer server;
+    auto main = [](std::vector<std::string> urls) -> Task<bool> {
+        FetchOptions options;
+        try {
+            co_await wait_for(download_all(std::move(urls), options, 10),
+                              std::chrono::milliseconds(200));
+        } catch (const TimeoutError&) {
+            co_return true;
+        }
+        co_return false;
+    };
+    EXPECT_TRUE(run(main(std::vector<std::string>(30, server.url("/hang")))))
+        << "hint: cancelling download_all throws at its co_await; wait_for turns that into "
+           "TimeoutError";
 }
 
 }  // namespace

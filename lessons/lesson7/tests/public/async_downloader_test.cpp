@@ -424,7 +424,9 @@ TEST(AsyncDownloaderFetch, HttpsThroughDownloadAll) {
     for (const auto& r : results) {
         EXPECT_TRUE(r.ok()) << r.error;
     }
-    EXPECT_LE(server.connections(), 10U) << "hint: one Downloader, one connection cache";
+    // At most 10 in flight, so 10 connections would do; curl may drop an idle TLS connection it
+    // finds readable and open another, so allow a few: without reuse it would be 30.
+    EXPECT_LE(server.connections(), 15U) << "hint: one Downloader, one connection cache";
 }
 
 TEST(AsyncDownloaderFetch, CancelledFetchStopsItsTransfer) {
