@@ -4,6 +4,7 @@
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -67,7 +68,7 @@ void BM_CurlCli_Parallel10(benchmark::State& state) {
             out << "url = \"" << url() << "\"\noutput = \"/dev/null\"\n";
         }
     }
-    const std::string cmd = "curl --silent --fail --parallel --parallel-max " +
+    const std::string cmd = "curl --silent --no-progress-meter --fail --parallel --parallel-max " +
                             std::to_string(kLimit) + " --config " + config;
     for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): Google Benchmark's loop
         if (std::system(cmd.c_str()) != 0) {  // NOLINT(cert-env33-c): a fixed command, our file
@@ -93,7 +94,9 @@ void BM_Aiohttp_Semaphore10(benchmark::State& state) {
     for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): Google Benchmark's loop
         std::unique_ptr<FILE, decltype(&pclose)> pipe(popen(cmd.c_str(), "r"), &pclose);
         double seconds = 0;
-        if (!pipe || std::fscanf(pipe.get(), "%lf", &seconds) != 1 || seconds <= 0) {
+        std::array<char, 256> line{};
+        if (!pipe || std::fgets(line.data(), line.size(), pipe.get()) == nullptr ||
+            std::sscanf(line.data(), "%lf", &seconds) != 1 || seconds <= 0) {
             state.SkipWithError("the aiohttp peer failed (apt-get install python3-aiohttp)");
             break;
         }
