@@ -45,21 +45,25 @@ struct CurlMulti::Impl {};
 // uv_timer_init, and the two CURLMOPT_* callbacks with their data pointers.
 CurlMulti::CurlMulti(uv_loop_t& loop, FetchOptions options) {
     static_cast<void>(loop);
-    static_cast<void>(options);
+    const FetchOptions kept = std::move(options);
+    static_cast<void>(kept);
     not_implemented("CurlMulti::CurlMulti");
 }
 
 // TODO(lesson7): remove and clean up every easy handle still running (no Done), then
 // curl_multi_cleanup, then uv_close every poll handle and the timer; the memory goes in the close
 // callbacks.
-CurlMulti::~CurlMulti() = default;
+CurlMulti::~CurlMulti() {
+    static_cast<void>(impl_);
+}
 
 // TODO(lesson7): a new easy handle for `url` (CURLOPT_URL, PRIVATE, WRITEFUNCTION/WRITEDATA,
 // ERRORBUFFER, NOSIGNAL, TIMEOUT_MS, CONNECTTIMEOUT_MS, OPEN/CLOSESOCKETFUNCTION and their DATA,
 // CAINFO_BLOB when options.ca_pem is set), then curl_multi_add_handle. Return a fresh id.
 std::uint64_t CurlMulti::start(const std::string& url, Done done) {
     static_cast<void>(url);
-    static_cast<void>(done);
+    const Done kept = std::move(done);
+    static_cast<void>(kept);
     not_implemented("CurlMulti::start");
 }
 
