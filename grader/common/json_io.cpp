@@ -118,7 +118,7 @@ std::optional<std::string> read_trusted_file(const std::filesystem::path& path,
                 (errno == ELOOP ? ": a symbolic link" : "") + ")";
         return std::nullopt;
     }
-    struct stat info {};
+    struct stat info{};
     if (::fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode)) {
         error = path.string() + ": not read (not a regular file)";
         return std::nullopt;

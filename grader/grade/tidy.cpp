@@ -34,7 +34,12 @@ TidyJob start_tidy(const Options& opt, const Prepared& prep, std::vector<std::st
         }
     }
     TidyJob job;
-    fs::path clang_tidy = find_program("clang-tidy");
+    // The kit pins clang-tidy 19 (ci/install-deps); an unversioned clang-tidy is the fallback, so
+    // the verdict is the same whether kit-grade is called through ci/grade or directly.
+    fs::path clang_tidy = find_program("clang-tidy-19");
+    if (clang_tidy.empty()) {
+        clang_tidy = find_program("clang-tidy");
+    }
     // Bug-zoo grades check scores only: tidy on a known-wrong file would tell nobody anything.
     const bool run_tidy = opt.tidy && opt.bug.empty() && !clang_tidy.empty();
     if (opt.tidy && clang_tidy.empty()) {

@@ -184,7 +184,7 @@ TEST(GradeFlags, FlagsSuppressionsAddedByTheStudentOnly) {
 
 TEST(GradeManifest, StudentPathsInEveryEdition) {
     kit::grade::Manifest m = kit::grade::parse_manifest(
-        R"({"name":"lesson7","dir":"lessons/lesson7","impl":"solution","variant":"plain","bug":"overflow64",
+        R"({"format_version":1,"name":"lesson7","dir":"lessons/lesson7","declaration":"lessons/lesson7/meson.build","tasks":["7.1"],"benchmarks":[],"apps":[],"impl":"solution","variant":"plain","bug":"overflow64",
             "student":["lessons/lesson7/src/sum_squares.cpp","lessons/lesson7/src/thread_pool.cpp"],
             "solution_dir":"solutions/lesson7/src","items":[],
             "bugs":[{"name":"overflow64","file":"sum_squares.cpp","items":["sum_of_squares"],"variant":"plain","why":"w"}]})",

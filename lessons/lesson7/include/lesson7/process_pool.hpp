@@ -122,8 +122,10 @@ struct Codec<std::vector<T>> {
     static std::vector<T> get(Reader& in) {
         const auto n = decode<std::uint64_t>(in);
         std::vector<T> v;
+        // No reserve(n): n comes off the pipe, and a corrupt count must not allocate before decode
+        // fails.
         for (std::uint64_t i = 0; i < n; ++i) {
-            v.push_back(decode<T>(in));
+            v.push_back(decode<T>(in));  // NOLINT(performance-inefficient-vector-operation)
         }
         return v;
     }
@@ -320,7 +322,7 @@ inline const int worker_hook = run_worker_if_requested();
 #define LESSON7_REGISTER_TASK(fn)                                                                \
     [[gnu::init_priority(                                                                        \
         200)]] static const ::lesson7::detail::TaskRegistration lesson7_task_registration_##fn { \
-#fn, &(fn)                                                                               \
+        #fn, &(fn)                                                                               \
     }
 
 // Worker processes that run registered functions; the same interface as ThreadPool, so switching

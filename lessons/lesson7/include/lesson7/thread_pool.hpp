@@ -141,7 +141,14 @@ class State : public StateBase {
     void set_value(A&&... a) {
         value_.emplace(std::forward<A>(a)...);
     }
-    const T& value() const { return *value_; }
+    // Precondition: the task stored a value (finish() without an exception). A broken precondition
+    // throws instead of reading an empty optional.
+    const T& value() const {
+        if (!value_.has_value()) {
+            throw std::logic_error("lesson7: State::value() read before the task stored a value");
+        }
+        return *value_;
+    }
 
   private:
     std::optional<T> value_;

@@ -512,7 +512,7 @@ TEST(AioQueueHidden, MoveOnlyItems) {
         Queue<std::unique_ptr<int>> q(2);
         co_await q.put(std::make_unique<int>(6));
         auto v = co_await q.get();
-        co_return v&&* v ? **v : -1;
+        co_return v && *v ? **v : -1;
     };
     EXPECT_EQ(run(main()), 6);
 }

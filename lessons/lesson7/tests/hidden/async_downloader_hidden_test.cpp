@@ -86,8 +86,7 @@ TEST(AsyncDownloaderHiddenLoop, OtherHandlesRunWhileATransferWaits) {
             done = true;
             uv_timer_stop(&ticker);
         });
-        uv_timer_start(
-            &ticker, [](uv_timer_t* t) { ++*static_cast<int*>(t->data); }, 10, 10);
+        uv_timer_start(&ticker, [](uv_timer_t* t) { ++*static_cast<int*>(t->data); }, 10, 10);
         ASSERT_TRUE(loop.run()) << "FAILED (hung)";
         EXPECT_TRUE(done);
         EXPECT_GE(ticks, 3) << "hint: the loop must keep running other callbacks while curl waits";

@@ -243,7 +243,7 @@ void ignore_signal(int /*signal*/) {}
 class InterruptingSignal {
   public:
     InterruptingSignal() {
-        struct sigaction action {};
+        struct sigaction action{};
         action.sa_handler = &ignore_signal;
         sigemptyset(&action.sa_mask);
         action.sa_flags = 0;
@@ -254,7 +254,7 @@ class InterruptingSignal {
     ~InterruptingSignal() { static_cast<void>(::sigaction(SIGUSR1, &saved_, nullptr)); }
 
   private:
-    struct sigaction saved_ {};
+    struct sigaction saved_{};
 };
 
 struct TestPipe {
@@ -455,9 +455,8 @@ TEST(ProcessPoolHidden, CallbacksRunOffTheCallingThread) {
     ProcessPool pool(1);
     Future<int> f = pool.submit(square, 7);
     std::promise<std::pair<std::thread::id, int>> seen;
-    f.add_done_callback([&seen](const Future<int>& g) {
-        seen.set_value({std::this_thread::get_id(), g.get()});
-    });
+    f.add_done_callback(
+        [&seen](const Future<int>& g) { seen.set_value({std::this_thread::get_id(), g.get()}); });
     auto result = seen.get_future();
     ASSERT_EQ(result.wait_for(60s), std::future_status::ready) << "hint: finish() the state";
     const auto [who, value] = result.get();
