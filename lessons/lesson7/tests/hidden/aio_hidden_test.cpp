@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "../public/aio_test_support.hpp"
 #include "lesson7/aio.hpp"
 #include "lesson7/aio_sync.hpp"
 
@@ -21,20 +22,10 @@ namespace lesson7::aio {
 namespace {
 
 using namespace std::chrono_literals;
+using test_support::active_handles;
+using test_support::after;
+using test_support::run_collecting;
 using Log = std::vector<std::string>;
-
-int active_handles() {
-    int n = 0;
-    uv_walk(
-        &current_loop(),
-        [](uv_handle_t* h, void* arg) {
-            if (uv_is_active(h) != 0 && uv_is_closing(h) == 0 && uv_handle_get_type(h) != UV_IDLE) {
-                ++*static_cast<int*>(arg);
-            }
-        },
-        &n);
-    return n;
-}
 
 // A coroutine (it has a co_return) that throws when it first runs, not when it is called.
 Task<int> throws_when_run(std::string what) {
@@ -42,14 +33,6 @@ Task<int> throws_when_run(std::string what) {
         throw std::runtime_error(what);
     }
     co_return 0;
-}
-
-std::vector<Leak> run_collecting(Task<void> main) {
-    std::vector<Leak> leaks;
-    RunOptions options;
-    options.on_leak = [&leaks](const Leak& l) { leaks.push_back(l); };
-    run(std::move(main), std::move(options));
-    return leaks;
 }
 
 Task<void> nap_then_log(Log* log, std::chrono::milliseconds d, std::string what) {
@@ -165,11 +148,6 @@ TEST(AioGatherHidden, GatherOfNothingIsEmpty) {
         co_return (co_await gather(std::vector<Task<int>>{})).size();
     };
     EXPECT_EQ(run(main()), 0U);
-}
-
-Task<int> after(std::chrono::milliseconds d, int v) {
-    co_await sleep(d);
-    co_return v;
 }
 
 TEST(AioGatherHidden, AsCompletedStartsWithTasksAlreadyDone) {

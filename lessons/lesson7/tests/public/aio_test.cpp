@@ -13,33 +13,16 @@
 #include <utility>
 #include <vector>
 
+#include "aio_test_support.hpp"
+
 namespace lesson7::aio {
 namespace {
 
 using namespace std::chrono_literals;
+using test_support::active_handles;
+using test_support::after;
+using test_support::run_collecting;
 using Log = std::vector<std::string>;
-
-// Handles on the current loop that are active (a running timer, a started poll) and not closing.
-int active_handles() {
-    int n = 0;
-    uv_walk(
-        &current_loop(),
-        [](uv_handle_t* h, void* arg) {
-            if (uv_is_active(h) != 0 && uv_is_closing(h) == 0 && uv_handle_get_type(h) != UV_IDLE) {
-                ++*static_cast<int*>(arg);
-            }
-        },
-        &n);
-    return n;
-}
-
-std::vector<Leak> run_collecting(Task<void> main) {
-    std::vector<Leak> leaks;
-    RunOptions options;
-    options.on_leak = [&leaks](const Leak& l) { leaks.push_back(l); };
-    run(std::move(main), std::move(options));
-    return leaks;
-}
 
 Task<int> answer() {
     co_return 42;
@@ -50,10 +33,6 @@ Task<void> nothing() {
 Task<int> fails(std::string what) {
     co_await sleep(0ms);
     throw std::runtime_error(what);
-}
-Task<int> after(std::chrono::milliseconds d, int v) {
-    co_await sleep(d);
-    co_return v;
 }
 
 TEST(AioTask, RunGivesMainsValue) {
