@@ -412,7 +412,13 @@ class ProcessPool::IoLoop {
 
     // End of file: the worker is gone. Reap it (no zombie), fail its task, replace it.
     void on_death(std::size_t i) {
-        Worker dead = std::move(pool_.workers_[i]);
+        Worker dead;
+        {
+            // Out of worker_pids() before it is reaped: the system may reuse a reaped pid.
+            const std::lock_guard lock(pool_.mutex_);
+            dead = std::move(pool_.workers_[i]);
+            pool_.workers_[i].pid = -1;
+        }
         dead.request.reset();
         dead.reply.reset();
         const int status = reap(dead.pid);
@@ -521,7 +527,9 @@ std::vector<pid_t> ProcessPool::worker_pids() const {
     std::vector<pid_t> pids;
     pids.reserve(workers_.size());
     for (const auto& w : workers_) {
-        pids.push_back(w.pid);
+        if (w.pid > 0) {  // -1: a slot between a death and its replacement
+            pids.push_back(w.pid);
+        }
     }
     return pids;
 }

@@ -398,7 +398,8 @@ class ProcessPool {
     void shutdown(bool wait = true, bool cancel_pending = false);
 
     std::size_t size() const { return size_; }
-    // The pids of the current workers (replacements included), for tests and monitoring.
+    // The pids of the current workers (replacements included), for tests and monitoring. A dead
+    // worker's pid leaves the list before the worker is reaped (the system may reuse it).
     std::vector<pid_t> worker_pids() const;
     // Processes started so far, replacements included.
     std::uint64_t workers_started() const;
