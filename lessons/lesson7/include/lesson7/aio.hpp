@@ -493,7 +493,12 @@ class [[nodiscard]] Task {
                 std::rethrow_exception(h.promise().error_);
             }
             if constexpr (!std::is_void_v<T>) {
-                return std::move(*h.promise().value_);
+                auto& value = h.promise().value_;
+                if (!value.has_value()) {
+                    throw std::logic_error(
+                        "lesson7::aio::Task: the task ended with neither a value nor an exception");
+                }
+                return std::move(*value);
             }
         }
     };
