@@ -165,7 +165,7 @@ std::size_t parse_request(const std::string& in, Plan& plan) {
         bad = code <= 100 || code >= 600;
         plan.status = bad ? 400 : static_cast<int>(code);
     } else if (seg.size() == 2 && seg[0] == "rendezvous" && number(1) && *number(1) > 0) {
-        plan.rendezvous = *number(1);
+        plan.rendezvous = number(1);
         plan.body = 2;
     } else if (seg.size() == 1 && seg[0] == "hang") {
         plan.hang = true;
@@ -192,7 +192,7 @@ std::size_t parse_request(const std::string& in, Plan& plan) {
         } else if (key == "every") {
             plan.every = std::chrono::milliseconds(*value);
         } else if (key == "reset") {
-            plan.reset = *value;
+            plan.reset = value;
         } else if (key == "size") {
             plan.body = std::min(*value, kMaxBytes);
         } else {

@@ -116,6 +116,7 @@ TEST(ScriptServer, ResetInTheMiddleOfTheBody) {
 TEST(ScriptServer, RendezvousCountsConcurrency) {
     ScriptServer server;
     std::vector<std::thread> threads;
+    threads.reserve(4);
     std::vector<Got> got(4);
     for (std::size_t i = 0; i < 4; ++i) {
         threads.emplace_back([&, i] { got[i] = get(server.url("/rendezvous/4")); });

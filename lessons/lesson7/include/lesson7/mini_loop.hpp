@@ -169,6 +169,9 @@ class Future {
         if (error_) {
             std::rethrow_exception(error_);
         }
+        if (!value_.has_value()) {
+            throw std::logic_error("lesson7::mini::Future::result: done without a value");
+        }
         return *value_;
     }
 

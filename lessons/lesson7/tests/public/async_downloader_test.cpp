@@ -60,6 +60,7 @@ TEST(AsyncDownloaderMulti, EveryUrlGetsItsOwnResult) {
     {
         CurlMulti multi(loop.loop());
         std::vector<std::string> urls;
+        urls.reserve(62);
         for (int i = 0; i < 60; ++i) {
             urls.push_back(server.url("/random/" + std::to_string(i) + "/20000"));
         }
@@ -96,7 +97,7 @@ TEST(AsyncDownloaderMulti, KeepsTheBodyWhenAsked) {
         const auto results = fetch_all(loop, multi, {server.url("/bytes/30")});
         ASSERT_EQ(results.size(), 1U);
         ASSERT_TRUE(results[0].body.has_value()) << "hint: FetchOptions::keep_body";
-        EXPECT_EQ(*results[0].body, "abcdefghijklmnopqrstuvwxyzabcd");
+        EXPECT_EQ(results[0].body.value_or(""), "abcdefghijklmnopqrstuvwxyzabcd");
     }
     loop.close();
 }
@@ -109,7 +110,7 @@ TEST(AsyncDownloaderMulti, ReusesConnections) {
         // A chain: each Done starts the next transfer, ten chains at a time.
         int left = 100;
         int done = 0;
-        std::function<void(FetchResult)> next = [&](FetchResult r) {
+        std::function<void(FetchResult)> next = [&](const FetchResult& r) {
             EXPECT_TRUE(r.ok()) << r.error;
             ++done;
             if (left > 0) {
@@ -137,7 +138,7 @@ TEST(AsyncDownloaderMulti, DestructionClosesEveryHandle) {
     bool called = false;
     {
         CurlMulti multi(loop.loop());
-        multi.start(server.url("/hang"), [&](FetchResult) { called = true; });
+        multi.start(server.url("/hang"), [&](const FetchResult&) { called = true; });
         // Let the transfer connect and send its request: run until the server holds it.
         for (int i = 0; i < 100000 && server.active_requests() == 0; ++i) {
             loop.run_once();
@@ -156,7 +157,7 @@ TEST(AsyncDownloaderTimer, ZeroMeansTheNextLoopIteration) {
         CurlMulti multi(loop.loop());
         // Adding a transfer makes curl ask for a timeout of 0 ms: act at once, but not inside
         // curl_multi_add_handle (re-entrancy) - on the next loop iteration.
-        multi.start(server.url("/bytes/1"), [](FetchResult) {});
+        multi.start(server.url("/bytes/1"), [](const FetchResult&) {});
         const auto timers = loop.handles(UV_TIMER);
         ASSERT_EQ(timers.size(), 1U) << "hint: one uv_timer_t for curl's timer";
         EXPECT_NE(uv_is_active(timers[0]), 0) << "hint: start the timer in CURLMOPT_TIMERFUNCTION";
@@ -176,7 +177,7 @@ TEST(AsyncDownloaderTimer, MinusOneStopsTheTimer) {
         CurlMulti multi(loop.loop());
         int done = 0;
         for (int i = 0; i < 5; ++i) {
-            multi.start(server.url("/bytes/100?delay=5"), [&](FetchResult) { ++done; });
+            multi.start(server.url("/bytes/100?delay=5"), [&](const FetchResult&) { ++done; });
         }
         ASSERT_TRUE(loop.run()) << "FAILED (hung): hint: the loop ends by itself once nothing is "
                                    "in flight: timer stopped (-1), poll handles removed";
@@ -240,6 +241,7 @@ TEST(AsyncDownloaderErrors, ResetInTheBodyIsAnErrorNotATimeout) {
 TEST(AsyncDownloaderErrors, ConnectionRefused) {
     // A port of our own that nobody listens on: bind, read the port, close.
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0) << "socket() failed";
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -266,9 +268,10 @@ TEST(AsyncDownloaderErrors, CancelStopsATransfer) {
     {
         CurlMulti multi(loop.loop());
         bool hang_done = false;
-        const auto hang = multi.start(server.url("/hang"), [&](FetchResult) { hang_done = true; });
+        const auto hang =
+            multi.start(server.url("/hang"), [&](const FetchResult&) { hang_done = true; });
         // Cancel the held request from the Done callback of a second one.
-        const auto quick = multi.start(server.url("/bytes/1?delay=20"), [&](FetchResult r) {
+        const auto quick = multi.start(server.url("/bytes/1?delay=20"), [&](const FetchResult& r) {
             EXPECT_TRUE(r.ok()) << r.error;
             EXPECT_TRUE(multi.cancel(hang)) << "hint: cancel() of a running transfer is true";
             // The held connection is dropped with its transfer: curl said CURL_POLL_REMOVE, so its
@@ -295,6 +298,7 @@ TEST(AsyncDownloaderTls, HttpsWithTheThrowawayCa) {
         options.keep_body = true;
         CurlMulti multi(loop.loop(), options);
         std::vector<std::string> urls;
+        urls.reserve(20);
         for (int i = 0; i < 20; ++i) {
             urls.push_back(server.url("/bytes/" + std::to_string(1000 + i)));
         }
@@ -351,7 +355,7 @@ TEST(AsyncDownloaderSockets, ReconnectsWhenTheServerCloses) {
         CurlMulti multi(loop.loop());
         int left = 150;
         int ok = 0;
-        std::function<void(FetchResult)> next = [&](FetchResult r) {
+        std::function<void(FetchResult)> next = [&](const FetchResult& r) {
             EXPECT_TRUE(r.ok()) << r.url << ": " << r.error;
             ok += r.ok() ? 1 : 0;
             if (left > 0) {
@@ -416,6 +420,7 @@ TEST(AsyncDownloaderFetch, HttpsThroughDownloadAll) {
     FetchOptions options;
     options.ca_pem = server.ca_pem();
     std::vector<std::string> urls;
+    urls.reserve(30);
     for (int i = 0; i < 30; ++i) {
         urls.push_back(server.url("/bytes/1024"));
     }

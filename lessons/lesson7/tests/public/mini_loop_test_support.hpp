@@ -93,10 +93,11 @@ inline std::string describe(const std::vector<std::optional<Duration>>& waits) {
         if (i != 0) {
             out += ", ";
         }
-        if (!waits[i]) {
+        const auto& wait = waits[i];
+        if (!wait.has_value()) {
             out += "none";
         } else {
-            const auto us = std::chrono::duration_cast<std::chrono::microseconds>(*waits[i]);
+            const auto us = std::chrono::duration_cast<std::chrono::microseconds>(*wait);
             out += us.count() % 1000 == 0 ? std::to_string(us.count() / 1000) + "ms"
                                           : std::to_string(us.count()) + "us";
         }
