@@ -17,6 +17,10 @@
 #include <asio/io_context.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
+#endif
+// The Asio peer needs Asio's C++20 coroutines (ASIO_HAS_CO_AWAIT): g++ has them; Asio 1.22 does not
+// turn them on for clang with libstdc++, so a clang build (and clang-tidy) leaves the peer out.
+#if defined(ASIO_HAS_CO_AWAIT)
 #define LESSON7_BENCH_ASIO 1
 #else
 #define LESSON7_BENCH_ASIO 0
