@@ -3,6 +3,7 @@
 #include "lesson7/process_pool.hpp"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -70,9 +71,11 @@ std::size_t read_all(int fd, char* data, std::size_t n) {
     return got;
 }
 
-// Runs one request in the worker and returns its reply: 'o' + the encoded result, or 'e' + why.
-std::string run_request(std::string_view request) {
-    std::string reply(1, 'o');
+// Runs one request in the worker and writes its reply into `reply`: 'o' + the encoded result, or
+// 'e' + why. The caller reuses `reply` (and the request buffer) from one request to the next: a
+// 1 MiB buffer allocated afresh per request costs 256 page faults each time, more than the copy.
+void run_request(std::string_view request, std::string& reply) {
+    reply.assign(1, 'o');
     try {
         wire::Reader in(request);
         const char kind = wire::decode<char>(in);
@@ -93,7 +96,6 @@ std::string run_request(std::string_view request) {
     } catch (...) {
         reply = "e(an exception not derived from std::exception)";
     }
-    return reply;
 }
 
 }  // namespace
@@ -125,9 +127,17 @@ bool read_frame(int fd, std::string& payload) {
 }
 
 void worker_main(int request_fd, int reply_fd) {
+    // The worker is this pool's own process, so it may tune its allocator: keep freed memory
+    // mapped instead of returning it to the kernel after every large request. On the kit's VM a
+    // page fault costs about 15 us, and a fresh 1 MiB buffer takes 256 of them.
+    constexpr int kKeepBytes = 256 << 20;
+    static_cast<void>(::mallopt(M_MMAP_THRESHOLD, kKeepBytes));
+    static_cast<void>(::mallopt(M_TRIM_THRESHOLD, kKeepBytes));
     std::string request;
+    std::string reply;
     while (read_frame(request_fd, request)) {
-        write_frame(reply_fd, run_request(request));
+        run_request(request, reply);
+        write_frame(reply_fd, reply);
     }
 }
 
@@ -380,7 +390,7 @@ class ProcessPool::IoLoop {
 
     void on_readable(std::size_t i) {
         Worker& w = pool_.workers_[i];
-        std::string reply;
+        std::string& reply = inbox_;  // decoded into the result before the next read reuses it
         bool alive = false;
         try {
             alive = detail::read_frame(w.reply.get(), reply);
@@ -490,6 +500,7 @@ class ProcessPool::IoLoop {
     }
 
     ProcessPool& pool_;
+    std::string inbox_;  // the reply being read; its capacity is kept between replies
 };
 
 void ProcessPool::io_loop() {

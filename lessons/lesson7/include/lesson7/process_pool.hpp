@@ -265,11 +265,27 @@ struct TaskRegistration {
 
 // The request frame the parent sends: a kind byte ('c' one call, 'm' a map chunk), the task's
 // name (wire-encoded std::string), then the encoded arguments up to the end of the frame.
-inline std::string make_request(char kind, const std::string& name, const std::string& args) {
+// request_prefix is the frame up to the arguments: submit() encodes the arguments straight after
+// it, so a large argument is copied once into the frame, not once per layer.
+inline std::string request_prefix(char kind, const std::string& name) {
     std::string frame(1, kind);
     wire::encode(frame, name);
+    return frame;
+}
+inline std::string make_request(char kind, const std::string& name, const std::string& args) {
+    std::string frame = request_prefix(kind, name);
     frame += args;
     return frame;
+}
+
+// The argument as the parameter type wants it, without a copy when it already is one.
+template <class P, class Arg>
+decltype(auto) as_parameter(Arg&& arg) {
+    if constexpr (std::is_same_v<std::decay_t<Arg>, P>) {
+        return static_cast<const P&>(arg);
+    } else {
+        return static_cast<P>(std::forward<Arg>(arg));
+    }
 }
 
 // YOU implement these four in src/process_pool.cpp.
@@ -359,11 +375,11 @@ class ProcessPool {
         static_assert(sizeof...(A) == sizeof...(Args),
                       "submit(fn, args...): wrong number of arguments");
         const detail::TaskEntry& entry = entry_of(reinterpret_cast<void (*)()>(fn));  // NOLINT
-        std::string encoded;
-        (wire::encode<std::decay_t<A>>(encoded,
-                                       static_cast<std::decay_t<A>>(std::forward<Args>(args))),
+        std::string frame = detail::request_prefix('c', entry.name);
+        (wire::encode<std::decay_t<A>>(
+             frame, detail::as_parameter<std::decay_t<A>>(std::forward<Args>(args))),
          ...);
-        return send<std::decay_t<R>>(detail::make_request('c', entry.name, encoded));
+        return send<std::decay_t<R>>(std::move(frame));
     }
 
     // Like ThreadPool::map for a registered one-argument function: `chunk_size` items travel in
@@ -377,9 +393,9 @@ class ProcessPool {
         for (auto [begin, end] : detail::plan_chunks(items.size(), chunk_size)) {
             std::vector<std::decay_t<A>> chunk(items.begin() + static_cast<std::ptrdiff_t>(begin),
                                                items.begin() + static_cast<std::ptrdiff_t>(end));
-            std::string encoded;
-            wire::encode(encoded, chunk);
-            parts.push_back(send<std::vector<Out>>(detail::make_request('m', entry.name, encoded)));
+            std::string frame = detail::request_prefix('m', entry.name);
+            wire::encode(frame, chunk);
+            parts.push_back(send<std::vector<Out>>(std::move(frame)));
         }
         std::vector<Out> results;
         results.reserve(items.size());
