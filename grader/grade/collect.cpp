@@ -131,6 +131,13 @@ void judge_verdict(const Verdict& v, const Item& item, const std::string& varian
                    VariantOutcome& o, std::string& logs_seen) {
     int passed = 0;
     for (const auto& run : v.runs) {
+        if (run.status == RunStatus::not_started) {
+            // The grader's own failure (no process slot, cannot switch user): never a zero.
+            throw GradeError("kit-run could not start the test of " + item.name + " [" + variant +
+                             "]: " + run.reason +
+                             "; nothing was scored, this is no fault of the submission: grade "
+                             "again once the machine has free process slots");
+        }
         passed += run.status == RunStatus::pass ? 1 : 0;
         for (const auto& note : run.notes) {
             if (std::find(o.notes.begin(), o.notes.end(), note) == o.notes.end()) {
