@@ -64,8 +64,8 @@ Finding limit_finding(const std::string& command, const SourceMap& map, const st
     } else {
         f.owner = Owner::provided;
     }
-    f.message = (f.file.empty() ? std::string("a build process") : "compiling " + f.file) + " " +
-                what;
+    f.message =
+        (f.file.empty() ? std::string("a build process") : "compiling " + f.file) + " " + what;
     f.signature = sha256_hex(f.message).substr(0, 16);
     return f;
 }
@@ -86,12 +86,13 @@ std::vector<Finding> build_limit_findings(const ProcessResult& result, const Opt
         if (result.step_timed_out) {
             break;
         }
-        out.push_back(limit_finding(
-            command, map,
-            "ran longer than the " + seconds + " limit of one build process in the " + step +
-                " build and was killed: does it #include a device or a file that never ends, or "
-                "instantiate templates or macros without bound? (kit-grade --build-process-timeout "
-                "raises the limit)"));
+        std::string what = "ran longer than the " + seconds;
+        what += " limit of one build process in the " + step;
+        what +=
+            " build and was killed: does it #include a device or a file that never ends, or "
+            "instantiate templates or macros without bound? (kit-grade --build-process-timeout "
+            "raises the limit)";
+        out.push_back(limit_finding(command, map, what));
     }
     if (result.step_timed_out) {
         std::string running;

@@ -211,7 +211,8 @@ VariantOutcome outcome(const Pass& pass, const RunSettings& settings, const Item
     const SourceMap map = pass.source_map(st.dir);
     for (const auto& run : vl.verdict.runs) {
         for (const auto& log : run.sanitizer_logs) {
-            merge_findings(findings, parse_sanitizer_log(read_sanitizer_log(log, settings.test_uid), map),
+            merge_findings(findings,
+                           parse_sanitizer_log(read_sanitizer_log(log, settings.test_uid), map),
                            st.variant + "/" + item.name);
         }
     }

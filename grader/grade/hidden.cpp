@@ -91,8 +91,9 @@ std::string redact_hidden(const std::string& text, const std::vector<std::string
         const bool leaks = std::any_of(hidden.begin(), hidden.end(), [&](const std::string& h) {
             return line.find(h) != std::string::npos;
         });
-        out += leaks ? std::string("[kit-grade: a line of a hidden test source was removed here: "
-                                   "a public item's output never shows the hidden tests]")
+        out += leaks ? std::string(
+                           "[kit-grade: a line of a hidden test source was removed here: "
+                           "a public item's output never shows the hidden tests]")
                      : line;
         out += "\n";
     }
