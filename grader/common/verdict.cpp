@@ -13,7 +13,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::array<std::pair<RunStatus, std::string_view>, 8> status_words = {{
+constexpr std::array<std::pair<RunStatus, std::string_view>, 9> status_words = {{
     {RunStatus::pass, "pass"},
     {RunStatus::fail, "fail"},
     {RunStatus::timeout, "timeout"},
@@ -22,6 +22,7 @@ constexpr std::array<std::pair<RunStatus, std::string_view>, 8> status_words = {
     {RunStatus::no_record, "no_record"},
     {RunStatus::bad_record, "bad_record"},
     {RunStatus::limit, "limit"},
+    {RunStatus::not_started, "not_started"},
 }};
 
 }  // namespace

@@ -12,7 +12,19 @@
 namespace kit {
 
 // How one run ended, as kit-run judged it.
-enum class RunStatus { pass, fail, timeout, crash, sanitizer, no_record, bad_record, limit };
+// not_started: kit-run could not start the test for reasons of its own (no process slot, cannot
+// switch user): not the submission's fault, so kit-grade reports "could not grade", never a zero.
+enum class RunStatus {
+    pass,
+    fail,
+    timeout,
+    crash,
+    sanitizer,
+    no_record,
+    bad_record,
+    limit,
+    not_started
+};
 
 std::string_view to_string(RunStatus status);
 // std::nullopt for a word that is not a status.

@@ -6,6 +6,7 @@
 #include <set>
 #include <thread>
 
+#include "build_limits.hpp"
 #include "common/hmac.hpp"
 #include "process.hpp"
 #include "util.hpp"
@@ -75,6 +76,7 @@ void build(Pass& pass, VariantState& st) {
     // The C locale keeps compiler messages in ASCII (plain quotes), whatever the grader's
     // locale.
     po.env_set = {{"LC_ALL", "C"}};
+    set_build_limits(opt, po);
     po.on_line = [&](std::string_view line) {
         std::smatch m;
         std::string l(line);
@@ -91,7 +93,10 @@ void build(Pass& pass, VariantState& st) {
     }
     if (!r.ok()) {
         const SourceMap map = pass.source_map(st.dir);
-        auto errs = parse_compile_errors(r.output, map, 5);
+        auto errs = build_limit_findings(r, opt, map, st.variant);
+        for (auto& e : parse_compile_errors(r.output, map, 5)) {
+            errs.push_back(std::move(e));
+        }
         if (errs.empty()) {
             Finding f;
             f.tool = "compile";

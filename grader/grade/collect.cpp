@@ -119,11 +119,12 @@ std::vector<std::string> files_for_item(const Manifest& m, const Item& item,
 
 namespace {
 
-// A sanitizer log kit-run listed: read without following links, so a file the test swapped for a
-// link after kit-run looked is still not read.
-std::string read_sanitizer_log(const std::string& path) {
+// A sanitizer log kit-run listed: read without following links and only as a regular file of the
+// test's user, so a file the test swapped for a link (or a hard link to another user's file)
+// after kit-run looked is still not read.
+std::string read_sanitizer_log(const std::string& path, unsigned test_uid) {
     std::string error;
-    return read_trusted_file(path, TrustedFile{}, error).value_or("");
+    return read_trusted_file(path, TrustedFile{test_uid, 16U << 20U}, error).value_or("");
 }
 
 // The outcome of a verified verdict.
@@ -131,6 +132,13 @@ void judge_verdict(const Verdict& v, const Item& item, const std::string& varian
                    VariantOutcome& o, std::string& logs_seen) {
     int passed = 0;
     for (const auto& run : v.runs) {
+        if (run.status == RunStatus::not_started) {
+            // The grader's own failure (no process slot, cannot switch user): never a zero.
+            throw GradeError("kit-run could not start the test of " + item.name + " [" + variant +
+                             "]: " + run.reason +
+                             "; nothing was scored, this is no fault of the submission: grade "
+                             "again once the machine has free process slots");
+        }
         passed += run.status == RunStatus::pass ? 1 : 0;
         for (const auto& note : run.notes) {
             if (std::find(o.notes.begin(), o.notes.end(), note) == o.notes.end()) {
@@ -203,7 +211,8 @@ VariantOutcome outcome(const Pass& pass, const RunSettings& settings, const Item
     const SourceMap map = pass.source_map(st.dir);
     for (const auto& run : vl.verdict.runs) {
         for (const auto& log : run.sanitizer_logs) {
-            merge_findings(findings, parse_sanitizer_log(read_sanitizer_log(log), map),
+            merge_findings(findings,
+                           parse_sanitizer_log(read_sanitizer_log(log, settings.test_uid), map),
                            st.variant + "/" + item.name);
         }
     }

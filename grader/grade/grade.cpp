@@ -1,12 +1,17 @@
 // kit-grade's pipeline: grade() is the sequence of its phases, each in the file named after it.
 #include "grade.hpp"
 
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
 #include "build.hpp"
 #include "collect.hpp"
 #include "common/hmac.hpp"
+#include "hidden.hpp"
 #include "prepare.hpp"
 #include "run.hpp"
 #include "score.hpp"
@@ -32,6 +37,21 @@ GradeResult empty_result(const Options& opt) {
     return result;
 }
 
+// The uid kit-run runs the tests as: the grader's own user, root when told, else KIT_RUN_USER
+// (default nobody), as kit-run's config resolves it.
+unsigned test_uid(const std::string& run_user) {
+    if (::geteuid() != 0 || run_user == "root") {
+        return ::geteuid();
+    }
+    const char* chosen = std::getenv("KIT_RUN_USER");
+    const std::string name = chosen != nullptr && *chosen != '\0' ? chosen : "nobody";
+    if (name == "root") {
+        return 0;
+    }
+    const passwd* entry = ::getpwnam(name.c_str());  // NOLINT(concurrency-mt-unsafe): one thread
+    return entry != nullptr ? entry->pw_uid : 0;
+}
+
 // kit-run's settings for this grading: a fresh secret, the timeouts derived from the reference's
 // calibration (the canonical tree's copy with --pristine), and the user the tests run as.
 RunSettings run_settings(const Options& opt, const Prepared& prep, GradeResult& result) {
@@ -54,6 +74,7 @@ RunSettings run_settings(const Options& opt, const Prepared& prep, GradeResult& 
             "warning above)");
     }
     settings.secret = random_hex(32);
+    settings.test_uid = test_uid(settings.run_user);
     return settings;
 }
 
@@ -74,6 +95,9 @@ GradeResult grade(const Options& options) {
     const RunSettings settings = run_settings(opt, prep, result);
 
     build_all(pass);
+    if (const std::string hidden = hide_from_tests(opt, prep); !hidden.empty()) {
+        result.notes.push_back(hidden);
+    }
     for (auto& st : prep.states) {
         run_tests(pass, st, settings);
     }
@@ -81,6 +105,15 @@ GradeResult grade(const Options& options) {
     std::vector<Finding> findings;
     std::vector<std::string> failure_logs;
     collect(pass, settings, result, findings, failure_logs);
+    // A public item's output never carries a line of a hidden test source.
+    const std::vector<std::string> hidden = hidden_lines(prep.src, prep.manifest.dir);
+    for (auto& ir : result.items) {
+        if (ir.item.visibility == "public") {
+            for (auto& o : ir.outcomes) {
+                o.excerpt = redact_hidden(o.excerpt, hidden);
+            }
+        }
+    }
     score(result, prep.manifest, failure_logs);
 
     if (tidy.future.valid()) {

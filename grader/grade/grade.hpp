@@ -28,6 +28,12 @@ struct Options {
     bool keep_overlay = false;
     int jobs = 0;            // ninja -j; 0: ninja's default
     int calibrate_runs = 2;  // meson test passes per variant when calibrating
+    // Build-step limits (configure, compile, link): a hostile student file (#include "/dev/ptmx",
+    // a template or macro bomb) must not stop the grading. Generous: the honest lesson 7 build
+    // on a loaded 2-core machine stays far below them.
+    double build_step_seconds = 3600;      // one ninja or meson setup run, as a whole
+    double build_process_seconds = 600;    // one compile or link below it
+    std::uint64_t build_memory_mb = 4096;  // address space of every build process
 };
 
 // Timeout policy applied to calibration measurements: max(floor, margin x measured), capped at the

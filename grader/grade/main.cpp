@@ -37,6 +37,10 @@ options:
   --jobs N                  ninja parallelism
   --kit-run PATH            the runner wrapper (default: next to kit-grade)
   --keep-overlay            keep the temporary overlay tree of --pristine
+  --build-step-timeout S    wall-time limit of one build step, a whole ninja or meson setup run
+                            (default 3600); the step is killed, its items score 0, the rest is graded
+  --build-process-timeout S wall-time limit of one compile or link below it (default 600)
+  --build-memory MIB        address-space limit of every build process (default 4096)
   -h, --help                this text
 
 exit status: 0 full marks, 1 partial marks, 2 could not grade (the reason is printed on one line).
@@ -100,6 +104,12 @@ kit::grade::Options parse_args(int argc, char** argv) {
             o.jobs = parse_count(a, value());
         } else if (a == "--kit-run") {
             o.kit_run = value();
+        } else if (a == "--build-step-timeout") {
+            o.build_step_seconds = parse_count(a, value());
+        } else if (a == "--build-process-timeout") {
+            o.build_process_seconds = parse_count(a, value());
+        } else if (a == "--build-memory") {
+            o.build_memory_mb = static_cast<std::uint64_t>(parse_count(a, value()));
         } else if (a == "--keep-overlay") {
             o.keep_overlay = true;
         } else if (!a.empty() && a[0] == '-') {

@@ -82,6 +82,7 @@ struct RunSettings {
     std::filesystem::path timeouts;  // kit-run --timeouts ("" for none: the declared ceilings)
     std::string run_user;            // kit-run --run-user ("" for kit-run's default)
     std::string secret;              // KIT_RUN_SECRET in meson test's environment
+    unsigned test_uid = 0;           // the user the tests run as: only its files are read back
 };
 
 }  // namespace kit::grade

@@ -11,6 +11,7 @@
 #include <iostream>
 #include <map>
 
+#include "build_limits.hpp"
 #include "process.hpp"
 #include "util.hpp"
 
@@ -70,7 +71,7 @@ bool options_match(const fs::path& dir, const std::string& lesson, const std::st
 // failure.
 double configure(const fs::path& src, const fs::path& dir, const std::string& lesson,
                  const std::string& impl, const std::string& bug, const std::string& variant,
-                 const fs::path& log) {
+                 const fs::path& log, const Options& limits) {
     auto t0 = Clock::now();
     std::string bug_option = bug.empty() ? "" : lesson + "/" + bug;
     std::vector<std::string> opts = {"-Dimpl=" + impl, "-Dbug=" + bug_option,
@@ -79,6 +80,7 @@ double configure(const fs::path& src, const fs::path& dir, const std::string& le
     ProcessOptions po;
     po.cwd = src;
     po.log = log;
+    set_build_limits(limits, po);
     if (fs::exists(dir / "build.ninja")) {
         if (options_match(dir, lesson, impl, bug_option, variant)) {
             // Regenerate only if a meson.build changed since the last configure (ninja decides;
@@ -251,7 +253,7 @@ Prepared prepare(const Options& opt, Progress& progress, Timings& timings) {
     for (const auto& st : p.states) {
         jobs.push_back(std::async(std::launch::async, [&, st] {
             return configure(p.src, st.dir, opt.lesson, opt.impl, opt.bug, st.variant,
-                             out / ("configure-" + st.variant + ".log"));
+                             out / ("configure-" + st.variant + ".log"), opt);
         }));
     }
     std::string first_error;

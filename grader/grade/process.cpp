@@ -3,18 +3,22 @@
 #include "process.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <set>
 
 #include "common/spawn.hpp"
+#include "run/proc.hpp"
 
 namespace kit::grade {
 
@@ -36,6 +40,66 @@ std::vector<std::string> build_environment(const ProcessOptions& options) {
         env.push_back(kv.first + "=" + kv.second);
     }
     return env;
+}
+
+// A process's command line, arguments joined by spaces (empty once it is gone).
+std::string command_line(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (char& c : text) {
+        c = c == '\0' ? ' ' : c;
+    }
+    while (!text.empty() && text.back() == ' ') {
+        text.pop_back();
+    }
+    return text;
+}
+
+// Kills `pid` and everything below it. Stopping it first keeps it from starting more children
+// while they are killed; kit-grade is no subreaper, so the children go before their parent.
+void kill_tree(pid_t pid) {
+    ::kill(pid, SIGSTOP);
+    for (int round = 0; round < 3; ++round) {
+        for (const auto& info : descendants_of(pid)) {
+            ::kill(info.pid, SIGKILL);
+        }
+    }
+    ::kill(pid, SIGKILL);
+}
+
+// The build-step watchdog: kills every process below `root` older than options.process_seconds
+// (with its children), or the whole tree once the step is older than options.step_seconds.
+void watch_step(pid_t root, std::chrono::steady_clock::time_point started,
+                const ProcessOptions& options, ProcessResult& result) {
+    const auto age = std::chrono::duration<double>(std::chrono::steady_clock::now() - started);
+    if (options.step_seconds > 0 && age.count() > options.step_seconds) {
+        if (!result.step_timed_out) {
+            for (const auto& info : descendants_of(root)) {
+                result.killed_processes.push_back(command_line(info.pid));
+            }
+            result.step_timed_out = true;
+        }
+        kill_tree(root);
+        return;
+    }
+    if (options.process_seconds <= 0) {
+        return;
+    }
+    const double now = uptime_seconds();
+    const auto ticks = static_cast<double>(ticks_per_second());
+    std::set<pid_t> killed;
+    for (const auto& info : descendants_of(root)) {
+        if (killed.count(info.ppid) != 0) {
+            killed.insert(info.pid);  // went with its parent's tree
+            continue;
+        }
+        if (info.state != 'Z' &&
+            now - static_cast<double>(info.start_ticks) / ticks > options.process_seconds) {
+            result.killed_processes.push_back(command_line(info.pid));
+            kill_tree(info.pid);
+            killed.insert(info.pid);
+        }
+    }
 }
 
 }  // namespace
@@ -77,6 +141,15 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
     dev_null = open_fd("/dev/null", O_RDONLY);
     SpawnRequest request;
     request.argv = argv;
+    if (options.memory_bytes > 0 && !argv.empty()) {
+        // posix_spawn cannot set rlimits: the shell sets RLIMIT_AS, then becomes the command.
+        request.argv = {"/bin/sh", "-c",
+                        "ulimit -v " + std::to_string(options.memory_bytes >> 10U) +
+                            " || exit 126; exec \"$@\"",
+                        "kit-limit"};
+        request.argv.insert(request.argv.end(), argv.begin(), argv.end());
+    }
+    const bool watched = options.step_seconds > 0 || options.process_seconds > 0;
     request.env = build_environment(options);
     request.cwd = options.cwd;
     request.fds = {{1, output.write.get()}, {2, output.write.get()}};
@@ -102,7 +175,20 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
     }
     std::string pending;
     std::array<char, 65536> buf{};
+    auto next_watch = started;
     while (true) {
+        if (watched) {
+            // A compiler blocked on a device writes nothing: wake up to look at the tree.
+            pollfd ready{output.read.get(), POLLIN, 0};
+            const int polled = ::poll(&ready, 1, 500);
+            if (std::chrono::steady_clock::now() >= next_watch) {
+                next_watch = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+                watch_step(pid, started, options, result);
+            }
+            if (polled <= 0) {
+                continue;
+            }
+        }
         const ssize_t n = read(output.read.get(), buf.data(), buf.size());
         if (n < 0 && errno == EINTR) {
             continue;

@@ -21,6 +21,13 @@ struct ProcessOptions {
     std::function<void(std::string_view)>
         on_line;                         // called on the calling thread for each output line
     std::size_t keep_bytes = 4U << 20U;  // at most this much output is kept in ProcessResult
+    // Limits of a build step (0: none). step_seconds: the whole command's wall time (then
+    // everything below it is killed); process_seconds: the wall time of each process below it
+    // (one compile, one link: only that process and its children are killed, ninja goes on);
+    // memory_bytes: every process's address space (RLIMIT_AS, set by /bin/sh's ulimit -v).
+    double step_seconds = 0;
+    double process_seconds = 0;
+    std::uint64_t memory_bytes = 0;
 };
 
 // What happened to the child. exit_code is 127 when the program could not be started.
@@ -29,6 +36,8 @@ struct ProcessResult {
     int signal = 0;
     std::string output;  // combined stdout and stderr, capped at keep_bytes
     double seconds = 0;
+    bool step_timed_out = false;                // step_seconds ran out: the whole step was killed
+    std::vector<std::string> killed_processes;  // command lines killed for process_seconds
     bool ok() const { return exit_code == 0 && signal == 0; }
 };
 

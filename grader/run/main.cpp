@@ -104,8 +104,8 @@ int run_item(const kit::Config& config) {
         }
         std::cout << line.str() << std::endl;
         verdict.runs.push_back(std::move(run));
-        if (status == kit::RunStatus::timeout) {
-            break;  // another run would most likely hang as long again
+        if (status == kit::RunStatus::timeout || status == kit::RunStatus::not_started) {
+            break;  // another run would most likely hang as long again, or not start either
         }
     }
     if (dir) {

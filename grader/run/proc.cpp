@@ -74,6 +74,7 @@ std::vector<ProcInfo> all_processes() {
         info.ppid = static_cast<pid_t>(to_u64(fields[1]));
         info.pgrp = static_cast<pid_t>(to_u64(fields[2]));
         info.cpu_ticks = to_u64(fields[11]) + to_u64(fields[12]);
+        info.start_ticks = fields.size() > 19 ? to_u64(fields[19]) : 0;
         out.push_back(info);
     }
     return out;
@@ -106,6 +107,18 @@ std::vector<ProcInfo> descendants_of(pid_t root) {
         }
     }
     return out;
+}
+
+double uptime_seconds() {
+    std::istringstream in(read_small_file("/proc/uptime"));
+    double seconds = 0;
+    in >> seconds;
+    return seconds;
+}
+
+long ticks_per_second() {
+    static const long ticks = ::sysconf(_SC_CLK_TCK);
+    return ticks > 0 ? ticks : 100;
 }
 
 std::vector<TaskInfo> tasks_of(pid_t pid) {

@@ -19,6 +19,7 @@ struct ProcInfo {
     char state = '?';
     std::uint64_t cpu_ticks = 0;  // utime + stime of the whole process
     std::uint64_t rss_bytes = 0;
+    std::uint64_t start_ticks = 0;  // when it started, in clock ticks since boot
 };
 
 // One thread of a process (/proc/PID/task/TID/{stat,wchan,syscall}).
@@ -36,6 +37,10 @@ struct TaskInfo {
 // Every process below `root` (children, grandchildren...; `root` itself excluded), read from one
 // scan of /proc. Processes that vanish during the scan are skipped. Never throws on /proc races.
 std::vector<ProcInfo> descendants_of(pid_t root);
+
+// Seconds since boot (/proc/uptime), and clock ticks per second, to age a process by start_ticks.
+double uptime_seconds();
+long ticks_per_second();
 
 // The threads of process `pid` (empty if it is gone).
 std::vector<TaskInfo> tasks_of(pid_t pid);

@@ -155,9 +155,12 @@ Runner::Started Runner::start(const std::vector<std::string>& env, const std::st
     started.pid = spawn(request, error);
     started.at = Clock::now();
     if (started.pid < 0) {
-        throw std::runtime_error(
-            std::string("kit-run: cannot start the test: ") + std::strerror(error) +
-            (error == EAGAIN ? " (the process limit of this user is reached)" : ""));
+        raw.start_error = std::string("kit-run cannot start the test: ") + std::strerror(error) +
+                          (error == EAGAIN ? " (no process slot left: the machine's or this "
+                                             "user's process limit is reached)"
+                                           : "");
+        raw.start_retryable = error == EAGAIN;
+        return started;
     }
     output.write.reset();
     key_pipe.read.reset();
@@ -173,6 +176,7 @@ Runner::Started Runner::start(const std::vector<std::string>& env, const std::st
         int status = 0;
         ::waitpid(started.pid, &status, 0);
         raw.start_error = describe_child_error(report, config_);
+        raw.start_retryable = report.error == EAGAIN;
         started.pid = -1;
         return started;
     }
@@ -241,7 +245,14 @@ void Runner::investigate_hang(const Started& started, const Deadlines& limits,
 RawRun Runner::run(const std::vector<std::string>& env, const std::string& key,
                    const RunPaths& paths) {
     RawRun raw;
-    const Started started = start(env, key, paths, raw);
+    Started started = start(env, key, paths, raw);
+    // No process slot is the machine's problem, not the test's: wait a little and try again
+    // (about 9 s in all), then report that the test could not start (kit-grade: could not grade).
+    for (int attempt = 1; started.pid < 0 && raw.start_retryable && attempt <= 8; ++attempt) {
+        std::this_thread::sleep_for(milliseconds(250) * attempt);
+        raw = RawRun{};
+        started = start(env, key, paths, raw);
+    }
     if (started.pid < 0) {
         return raw;
     }

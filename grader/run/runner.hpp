@@ -36,8 +36,9 @@ struct HangReport {
 
 // What one run did, before any judgement.
 struct RawRun {
-    std::string start_error;  // non-empty: the command could not be started (with the reason)
-    bool exited = false;      // ended by exit(); exit_code is valid
+    std::string start_error;       // non-empty: the command could not be started (with the reason)
+    bool start_retryable = false;  // the start failed for want of a process slot (EAGAIN)
+    bool exited = false;           // ended by exit(); exit_code is valid
     int exit_code = -1;
     int signal = 0;  // the signal that ended it, 0 if none
     double seconds = 0;

@@ -146,7 +146,7 @@ RunVerdict judge_run(int index, const RawRun& raw, const RecordCheck& record,
     std::string reason;
     const std::string where = in_case(record);
     if (!raw.start_error.empty()) {
-        status = RunStatus::fail;
+        status = RunStatus::not_started;
         reason = raw.start_error;
     } else if (raw.stop == StopReason::timeout) {
         status = RunStatus::timeout;
