@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "audit.hpp"
 #include "build.hpp"
 #include "collect.hpp"
 #include "common/hmac.hpp"
@@ -73,14 +74,21 @@ GradeResult grade(const Options& options) {
     TidyJob tidy = start_tidy(opt, prep, result.notes);
     const RunSettings settings = run_settings(opt, prep, result);
 
+    // Integrity: what the student's sources hide from the sanitizers, and what their objects
+    // define, reference, initialise and include. Any finding means no test of this build runs.
+    std::vector<Finding> integrity = scan_student_hiding(opt, prep);
     build_all(pass);
-    for (auto& st : prep.states) {
-        run_tests(pass, st, settings);
+    merge_findings(integrity, audit_objects(pass), "audit");
+    if (integrity.empty()) {
+        for (auto& st : prep.states) {
+            run_tests(pass, st, settings);
+        }
     }
 
     std::vector<Finding> findings;
     std::vector<std::string> failure_logs;
     collect(pass, settings, result, findings, failure_logs);
+    apply_integrity(result, integrity);
     score(result, prep.manifest, failure_logs);
 
     if (tidy.future.valid()) {
@@ -90,6 +98,7 @@ GradeResult grade(const Options& options) {
         merge_findings(findings, tidy_findings, "tidy");
     }
     merge_findings(findings, flag_findings, "source");
+    merge_findings(findings, integrity, "integrity");
     sort_findings(findings);
     result.findings = findings;
     result.compile_errors = pass.compile_errors;
