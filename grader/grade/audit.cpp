@@ -4,6 +4,7 @@
 // output, which ninja keeps in .ninja_deps: it lists macro-built includes too).
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <map>
 #include <set>
 #include <sstream>
@@ -73,7 +74,8 @@ std::vector<ObjectSymbol> read_symbols(const std::string& text) {
         ObjectSymbol s;
         std::string vis;
         if (!(in >> num >> value >> size >> s.type >> s.bind >> vis >> s.section) ||
-            num.empty() || num.back() != ':') {
+            num.size() < 2 || num.back() != ':' ||
+            std::isdigit(static_cast<unsigned char>(num.front())) == 0) {
             continue;
         }
         std::getline(in >> std::ws, s.name);
@@ -201,7 +203,7 @@ void audit_object(const Pass& pass, const VariantState& st, const StudentObject&
         if (s.section == "UND") {
             why = referenced_symbol_violation(s.name, allow);
         } else if (s.bind != "LOCAL") {
-            why = defined_symbol_violation(s.name, s.bind == "WEAK", lesson, allow);
+            why = defined_symbol_violation(s.name, s.bind == "WEAK" || s.bind == "UNIQUE", lesson, allow);
         }
         if (!why.empty()) {
             out.push_back(integrity_finding(s.section == "UND" ? "reference" : "definition",

@@ -127,9 +127,11 @@ std::string referenced_symbol_violation(std::string_view name,
         return "calls a sanitizer interface function: code under test can switch checks off or "
                "hide a report";
     }
+    // Raw syscall() is not on this list: libstdc++'s atomic wait (std::jthread, std::latch) calls
+    // syscall(SYS_futex) inline, so the reference references it too.
     static const std::set<std::string, std::less<>> loader = {"dlopen",  "dlmopen", "dlsym",
                                                               "dlvsym",  "dladdr",  "dladdr1",
-                                                              "dlinfo",  "syscall", "__libc_dlsym",
+                                                              "dlinfo",  "__libc_dlsym",
                                                               "__libc_dlopen_mode"};
     if (loader.count(name) != 0) {
         return "looks up or calls code the grader cannot see (dynamic symbol lookup or a raw "
