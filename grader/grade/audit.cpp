@@ -143,8 +143,9 @@ void check_init_entries(const std::string& relocs, const std::vector<ObjectSymbo
         std::string name;
         std::string plus;
         std::string addend = "0";
-        if (!(in >> off >> info >> type >> value >> name)) {
-            continue;
+        if (!(in >> off >> info >> type >> value >> name) ||
+            off.find_first_not_of("0123456789abcdef") != std::string::npos) {
+            continue;  // the column header, or not a relocation line
         }
         in >> plus >> addend;
         if (++entries[target] > 1) {
