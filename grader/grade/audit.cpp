@@ -204,7 +204,8 @@ void audit_object(const Pass& pass, const VariantState& st, const StudentObject&
         if (s.section == "UND") {
             why = referenced_symbol_violation(s.name, allow);
         } else if (s.bind != "LOCAL") {
-            why = defined_symbol_violation(s.name, s.bind == "WEAK" || s.bind == "UNIQUE", lesson, allow);
+            why = defined_symbol_violation(s.name, s.bind == "WEAK" || s.bind == "UNIQUE", lesson,
+                                           allow);
         }
         if (!why.empty()) {
             out.push_back(integrity_finding(s.section == "UND" ? "reference" : "definition",
@@ -231,11 +232,11 @@ void audit_object(const Pass& pass, const VariantState& st, const StudentObject&
     const ProcessResult deps =
         run_process({"ninja", "-C", st.dir.string(), "-t", "deps", obj.output}, po);
     if (!deps.ok() || deps.output.find("(VALID)") == std::string::npos) {
-        out.push_back(integrity_finding(
-            "unknown-includes", obj.source, "",
-            "has no dependency record in " + st.dir.string() +
-                "/.ninja_deps, so the grader cannot check what it includes",
-            where));
+        out.push_back(
+            integrity_finding("unknown-includes", obj.source, "",
+                              "has no dependency record in " + st.dir.string() +
+                                  "/.ninja_deps, so the grader cannot check what it includes",
+                              where));
         return;
     }
     const std::string lesson_dir = pass.prep.manifest.dir;
@@ -288,11 +289,11 @@ void apply_integrity(GradeResult& result, const std::vector<Finding>& integrity)
     const Finding& first = integrity.front();
     const std::string where =
         first.file + (first.line > 0 ? ":" + std::to_string(first.line) : std::string());
-    const std::string reason = "integrity: " + first.message +
-                               (integrity.size() > 1 ? " (and " +
-                                                           std::to_string(integrity.size() - 1) +
-                                                           " more integrity findings)"
-                                                     : std::string());
+    const std::string reason =
+        "integrity: " + first.message +
+        (integrity.size() > 1
+             ? " (and " + std::to_string(integrity.size() - 1) + " more integrity findings)"
+             : std::string());
     for (auto& ir : result.items) {
         if (!ir.graded) {
             continue;
@@ -306,9 +307,10 @@ void apply_integrity(GradeResult& result, const std::vector<Finding>& integrity)
             }
         }
     }
-    result.notes.push_back("integrity: the tests did not run, because the student code contains "
-                           "something the grader cannot trust (first: " +
-                           where + "); every item scores 0 in every variant");
+    result.notes.push_back(
+        "integrity: the tests did not run, because the student code contains "
+        "something the grader cannot trust (first: " +
+        where + "); every item scores 0 in every variant");
 }
 
 }  // namespace kit::grade

@@ -33,7 +33,8 @@ std::string defined_symbol_violation(std::string_view name, bool weak, std::stri
 // The rule a referenced (undefined) symbol breaks, or "": GoogleTest, the sanitizer interfaces
 // (the instrumentation calls the compiler emits are allowed), dlopen/dlsym, raw syscall, the kit's
 // record and HMAC functions.
-std::string referenced_symbol_violation(std::string_view name, const std::vector<std::string>& allow);
+std::string referenced_symbol_violation(std::string_view name,
+                                        const std::vector<std::string>& allow);
 
 // True for the name of an initialiser the compiler generates itself (_GLOBAL__sub_I_...,
 // asan.module_ctor, ...): the only functions allowed in .init_array/.fini_array.

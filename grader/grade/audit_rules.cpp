@@ -99,8 +99,8 @@ std::string referenced_symbol_violation(std::string_view name,
     if (allowed_by_lesson(name, allow)) {
         return {};
     }
-    if (name.find("N7testing") != std::string_view::npos ||
-        starts_with(name, "_ZN7testing") || starts_with(name, "_ZNK7testing")) {
+    if (name.find("N7testing") != std::string_view::npos || starts_with(name, "_ZN7testing") ||
+        starts_with(name, "_ZNK7testing")) {
         return "uses GoogleTest: code under test can change how tests report (a fake result "
                "reporter, a listener, the filter flag)";
     }
@@ -129,10 +129,9 @@ std::string referenced_symbol_violation(std::string_view name,
     }
     // Raw syscall() is not on this list: libstdc++'s atomic wait (std::jthread, std::latch) calls
     // syscall(SYS_futex) inline, so the reference references it too.
-    static const std::set<std::string, std::less<>> loader = {"dlopen",  "dlmopen", "dlsym",
-                                                              "dlvsym",  "dladdr",  "dladdr1",
-                                                              "dlinfo",  "__libc_dlsym",
-                                                              "__libc_dlopen_mode"};
+    static const std::set<std::string, std::less<>> loader = {
+        "dlopen",       "dlmopen",           "dlsym", "dlvsym", "dladdr", "dladdr1", "dlinfo",
+        "__libc_dlsym", "__libc_dlopen_mode"};
     if (loader.count(name) != 0) {
         return "looks up or calls code the grader cannot see (dynamic symbol lookup or a raw "
                "system call)";
@@ -182,8 +181,8 @@ std::string dependency_violation(const std::string& dep, const std::string& sour
     if (dep.find("/tests/") != std::string::npos) {
         return "includes the lesson's tests";
     }
-    return "includes a file of the kit that is not a provided header (only system headers, " +
-           inc + " and lessons/common/include/ may be included)";
+    return "includes a file of the kit that is not a provided header (only system headers, " + inc +
+           " and lessons/common/include/ may be included)";
 }
 
 namespace {
@@ -273,12 +272,14 @@ std::vector<Finding> scan_hiding(std::string_view text, const std::string& relat
         {std::regex(R"(__(asan|lsan|tsan|ubsan|msan|hwasan|sanitizer)_\w+)"), "sanitizer-interface",
          "defines or calls a sanitizer hook or interface function (options, suppressions, "
          "disabling, annotations)"},
-        {std::regex(R"(__SANITIZE_\w+__|_sanitizer\b|__has_feature|__has_attribute\s*\(\s*no_sanitize|)"
-                    R"(_GLIBCXX_SANITIZE)"),
+        {std::regex(
+             R"(__SANITIZE_\w+__|_sanitizer\b|__has_feature|__has_attribute\s*\(\s*no_sanitize|)"
+             R"(_GLIBCXX_SANITIZE)"),
          "sanitizer-test", "chooses different code when a sanitizer is on"},
         {std::regex(R"(#\s*pragma\s+(GCC|clang)\s+(diagnostic|optimize|push_options|system_header))"
                     R"(|_Pragma|__pragma)"),
-         "diagnostic-pragma", "changes the compiler's diagnostics or code generation for this file"},
+         "diagnostic-pragma",
+         "changes the compiler's diagnostics or code generation for this file"},
         {std::regex(R"(__attribute__\s*\(\(.*\b(constructor|destructor|section|weak|weakref|)"
                     R"(alias|ifunc|init_priority|visibility|used|retain|naked|symver)\b)"
                     R"(|\[\[[^\]]*\b(constructor|destructor|section|weak|alias|used|retain)\b)"
