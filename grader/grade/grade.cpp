@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "audit.hpp"
 #include "build.hpp"
 #include "collect.hpp"
 #include "common/hmac.hpp"
@@ -94,12 +95,18 @@ GradeResult grade(const Options& options) {
     TidyJob tidy = start_tidy(opt, prep, result.notes);
     const RunSettings settings = run_settings(opt, prep, result);
 
+    // Integrity: what the student's sources hide from the sanitizers, and what their objects
+    // define, reference, initialise and include. Any finding means no test of this build runs.
+    std::vector<Finding> integrity = scan_student_hiding(opt, prep);
     build_all(pass);
+    merge_findings(integrity, audit_objects(pass), "audit");
     if (const std::string hidden = hide_from_tests(opt, prep); !hidden.empty()) {
         result.notes.push_back(hidden);
     }
-    for (auto& st : prep.states) {
-        run_tests(pass, st, settings);
+    if (integrity.empty()) {
+        for (auto& st : prep.states) {
+            run_tests(pass, st, settings);
+        }
     }
 
     std::vector<Finding> findings;
@@ -114,6 +121,7 @@ GradeResult grade(const Options& options) {
             }
         }
     }
+    apply_integrity(result, integrity);
     score(result, prep.manifest, failure_logs);
 
     if (tidy.future.valid()) {
@@ -123,6 +131,7 @@ GradeResult grade(const Options& options) {
         merge_findings(findings, tidy_findings, "tidy");
     }
     merge_findings(findings, flag_findings, "source");
+    merge_findings(findings, integrity, "integrity");
     sort_findings(findings);
     result.findings = findings;
     result.compile_errors = pass.compile_errors;

@@ -115,14 +115,17 @@ double configure(const fs::path& src, const fs::path& dir, const std::string& le
     return since(t0);
 }
 
-void copy_tree(const fs::path& from, const fs::path& dest) {
+// without_solutions: leave solutions/ out, so that a student file graded against this tree (the
+// grade of record, --pristine with the starter edition) cannot include the reference.
+void copy_tree(const fs::path& from, const fs::path& dest, bool without_solutions) {
     fs::create_directories(dest);
     for (auto it = fs::recursive_directory_iterator(from); it != fs::recursive_directory_iterator();
          ++it) {
         fs::path rel = fs::relative(it->path(), from);
         std::string first = rel.begin()->string();
         if (it.depth() == 0 &&
-            (first == ".git" || first == "build" || starts_with(first, "build-"))) {
+            (first == ".git" || first == "build" || starts_with(first, "build-") ||
+             (without_solutions && first == "solutions"))) {
             if (it->is_directory()) {
                 it.disable_recursion_pending();
             }
@@ -238,7 +241,7 @@ Prepared prepare(const Options& opt, Progress& progress, Timings& timings) {
                         fs::perm_options::add);
         p.src = p.overlay.path() / "src";
         progress.start("copy pristine tree " + opt.pristine.string());
-        copy_tree(opt.pristine, p.src);
+        copy_tree(opt.pristine, p.src, opt.impl == "starter" && opt.bug.empty());
     }
     auto t0 = Clock::now();
     progress.start("configure " + std::to_string(opt.variants.size()) + " variant(s)");
