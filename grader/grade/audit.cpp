@@ -122,7 +122,7 @@ bool init_section(const std::string& name) {
 // addend for GCC's functions in .text.startup), resolved here to the function at that offset.
 void check_init_entries(const std::string& relocs, const std::vector<ObjectSymbol>& symbols,
                         const std::map<std::string, std::string>& sections,
-                        std::vector<std::string>& bad) {
+                        bool sanitized, std::vector<std::string>& bad) {
     std::string current;
     std::map<std::string, int> entries;
     for (const std::string& line : split_lines(relocs)) {
@@ -169,7 +169,7 @@ void check_init_entries(const std::string& relocs, const std::vector<ObjectSymbo
                 }
             }
         }
-        if (!compiler_initialiser(resolved)) {
+        if (!compiler_initialiser(resolved, sanitized)) {
             bad.push_back(target + " -> " + (resolved.empty() ? name + "+" + addend : resolved));
         }
     }
@@ -220,7 +220,7 @@ void audit_object(const Pass& pass, const VariantState& st, const StudentObject&
             bad_init.push_back(name);
         }
     }
-    check_init_entries(rels.output, symbols, sections, bad_init);
+    check_init_entries(rels.output, symbols, sections, st.variant != "plain", bad_init);
     for (const auto& b : bad_init) {
         out.push_back(integrity_finding(
             "init-section", obj.source, b,

@@ -37,8 +37,9 @@ std::string referenced_symbol_violation(std::string_view name,
                                         const std::vector<std::string>& allow);
 
 // True for the name of an initialiser the compiler generates itself (_GLOBAL__sub_I_...,
-// asan.module_ctor, ...): the only functions allowed in .init_array/.fini_array.
-bool compiler_initialiser(std::string_view name);
+// asan.module_ctor, ...): the only functions allowed in .init_array/.fini_array. sanitized: the
+// object comes from an ASan or TSan build, where GCC's own _sub_I_00099_N is allowed too.
+bool compiler_initialiser(std::string_view name, bool sanitized);
 
 // The rule a dependency of a student object breaks (a file it includes), or "". dep is
 // repo-relative when inside the graded tree, absolute otherwise; source is the object's own
