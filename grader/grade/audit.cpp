@@ -121,8 +121,8 @@ bool init_section(const std::string& name) {
 // -W -r prints each relocation of ".rela.init_array*" as a symbol (a local section symbol plus an
 // addend for GCC's functions in .text.startup), resolved here to the function at that offset.
 void check_init_entries(const std::string& relocs, const std::vector<ObjectSymbol>& symbols,
-                        const std::map<std::string, std::string>& sections,
-                        bool sanitized, std::vector<std::string>& bad) {
+                        const std::map<std::string, std::string>& sections, bool sanitized,
+                        std::vector<std::string>& bad) {
     std::string current;
     std::map<std::string, int> entries;
     for (const std::string& line : split_lines(relocs)) {
@@ -170,7 +170,12 @@ void check_init_entries(const std::string& relocs, const std::vector<ObjectSymbo
             }
         }
         if (!compiler_initialiser(resolved, sanitized)) {
-            bad.push_back(target + " -> " + (resolved.empty() ? name + "+" + addend : resolved));
+            std::string entry = target;
+            entry.append(" -> ").append(resolved.empty() ? name : resolved);
+            if (resolved.empty()) {
+                entry.append("+").append(addend);
+            }
+            bad.push_back(std::move(entry));
         }
     }
 }

@@ -198,8 +198,6 @@ namespace {
 // (each removed newline is added back after the logical line), so that line numbers still point at
 // the student's file.
 std::vector<std::string> logical_lines(std::string_view text) {
-    std::string joined;
-    std::vector<int> first_line;  // physical line number of each logical line
     std::vector<std::string> out;
     int physical = 1;
     std::string cur;
@@ -245,7 +243,11 @@ std::vector<std::string> logical_lines(std::string_view text) {
             continue;
         }
         if (c == '"' || c == '\'') {
-            quote = quote == 0 ? c : (quote == c ? 0 : quote);
+            if (quote == 0) {
+                quote = c;
+            } else if (quote == c) {
+                quote = 0;
+            }
         }
         if (c == '\n') {
             quote = 0;
@@ -318,9 +320,9 @@ std::vector<Finding> scan_hiding(std::string_view text, const std::string& relat
             f.file = relative_path;
             f.line = lineno;
             f.owner = Owner::student;
-            f.signature =
-                sha256_hex("integrity|" + std::string(rule.kind) + "|" + relative_path + "|" + t)
-                    .substr(0, 16);
+            std::string key = "integrity|";
+            key.append(rule.kind).append("|").append(relative_path).append("|").append(t);
+            f.signature = sha256_hex(key).substr(0, 16);
             out.push_back(std::move(f));
             break;
         }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 
+#include "cases.hpp"
 #include "common/json_io.hpp"
 #include "util.hpp"
 
@@ -129,7 +130,8 @@ std::string read_sanitizer_log(const std::string& path, unsigned test_uid) {
 
 // The outcome of a verified verdict.
 void judge_verdict(const Verdict& v, const Item& item, const std::string& variant,
-                   VariantOutcome& o, std::string& logs_seen) {
+                   const std::vector<std::string>* expected, VariantOutcome& o,
+                   std::string& logs_seen) {
     int passed = 0;
     for (const auto& run : v.runs) {
         if (run.status == RunStatus::not_started) {
@@ -151,6 +153,20 @@ void judge_verdict(const Verdict& v, const Item& item, const std::string& varian
     o.repeat = std::max(item.repeat, static_cast<int>(v.runs.size()));
     const bool ok = v.item == item.name && v.variant == variant && verdict_passes(v, item.repeat);
     o.state = ok ? OutcomeState::pass : OutcomeState::fail;
+    if (ok && expected != nullptr) {
+        // A passing record must list exactly the cases the item's sources declare: a filter
+        // rewritten inside the test process, or cases registered by student code, fail here.
+        for (const auto& run : v.runs) {
+            const std::string problem =
+                case_list_problem(*expected, run.cases_passed, run.cases_failed);
+            if (!problem.empty()) {
+                o.state = OutcomeState::fail;
+                o.reason = problem;
+                o.reproduce = v.reproduce;
+                return;
+            }
+        }
+    }
     if (ok) {
         return;
     }
@@ -207,7 +223,9 @@ VariantOutcome outcome(const Pass& pass, const RunSettings& settings, const Item
                        : "verdict rejected: " + vl.detail;
         return o;
     }
-    judge_verdict(vl.verdict, item, st.variant, o, logs_seen);
+    const auto expected = pass.prep.cases.find(item.name);
+    judge_verdict(vl.verdict, item, st.variant,
+                  expected == pass.prep.cases.end() ? nullptr : &expected->second, o, logs_seen);
     const SourceMap map = pass.source_map(st.dir);
     for (const auto& run : vl.verdict.runs) {
         for (const auto& log : run.sanitizer_logs) {

@@ -59,6 +59,8 @@ struct Prepared {
     TempTree overlay;           // the overlay's temporary tree, removed with this object
     std::vector<VariantState> states;
     Manifest manifest;
+    // item -> the cases its filter selects in src's test sources (grade/cases.hpp)
+    std::map<std::string, std::vector<std::string>> cases;
 };
 
 // The state one grading (or calibration) pass carries from phase to phase.

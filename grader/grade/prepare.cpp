@@ -12,6 +12,7 @@
 #include <map>
 
 #include "build_limits.hpp"
+#include "cases.hpp"
 #include "process.hpp"
 #include "util.hpp"
 
@@ -247,6 +248,7 @@ Prepared prepare(const Options& opt, Progress& progress, Timings& timings) {
     progress.start("configure " + std::to_string(opt.variants.size()) + " variant(s)");
     // meson setup is mostly single-threaded Python: configure the variants side by side.
     std::vector<std::future<double>> jobs;
+    jobs.reserve(opt.variants.size());
     for (const auto& v : opt.variants) {
         VariantState st;
         st.variant = v;
@@ -300,6 +302,9 @@ Prepared prepare(const Options& opt, Progress& progress, Timings& timings) {
             }
         }
     }
+    // Each item's cases, from the built tree's test sources: with --pristine they are the
+    // canonical tests (the overlay takes only student-owned files from the submission).
+    p.cases = expected_cases(p.manifest, p.src);
     return p;
 }
 

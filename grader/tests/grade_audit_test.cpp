@@ -22,14 +22,16 @@ TEST(AuditRules, LessonNamespaceAndStdInstantiationsMayBeDefined) {
     // lesson7::sum_of_squares(unsigned long), a lambda's operator() inside lesson7, a vtable.
     EXPECT_EQ(defined_symbol_violation("_ZN7lesson714sum_of_squaresEm", false, "lesson7", kNoAllow),
               "");
-    EXPECT_EQ(defined_symbol_violation("_ZZN7lesson712parallel_forEmjRKSt8functionIFvmmEEENKUlvE_clEv",
-                                       false, "lesson7", kNoAllow),
+    EXPECT_EQ(
+        defined_symbol_violation("_ZZN7lesson712parallel_forEmjRKSt8functionIFvmmEEENKUlvE_clEv",
+                                 false, "lesson7", kNoAllow),
+        "");
+    EXPECT_EQ(defined_symbol_violation("_ZTVN7lesson710ThreadPoolE", false, "lesson7", kNoAllow),
               "");
-    EXPECT_EQ(defined_symbol_violation("_ZTVN7lesson710ThreadPoolE", false, "lesson7", kNoAllow), "");
     // std::vector<std::jthread>::~vector(), a weak COMDAT copy.
-    EXPECT_EQ(defined_symbol_violation("_ZNSt6vectorISt7jthreadSaIS0_EED2Ev", true, "lesson7",
-                                       kNoAllow),
-              "");
+    EXPECT_EQ(
+        defined_symbol_violation("_ZNSt6vectorISt7jthreadSaIS0_EED2Ev", true, "lesson7", kNoAllow),
+        "");
 }
 
 TEST(AuditRules, InterposedLibraryAndKitSymbolsAreViolations) {
@@ -39,7 +41,8 @@ TEST(AuditRules, InterposedLibraryAndKitSymbolsAreViolations) {
     // A strong std:: definition that names no lesson type replaces the library's.
     EXPECT_NE(defined_symbol_violation("_ZNSt6thread6detachEv", false, "lesson7", kNoAllow), "");
     // testing::UnitTest::Run(), defined in a student file.
-    EXPECT_NE(defined_symbol_violation("_ZN7testing8UnitTest3RunEv", false, "lesson7", kNoAllow), "");
+    EXPECT_NE(defined_symbol_violation("_ZN7testing8UnitTest3RunEv", false, "lesson7", kNoAllow),
+              "");
     // Another lesson's namespace is not this lesson's.
     EXPECT_NE(defined_symbol_violation("_ZN7lesson814sum_of_squaresEm", false, "lesson7", kNoAllow),
               "");
@@ -51,9 +54,9 @@ TEST(AuditRules, InterposedLibraryAndKitSymbolsAreViolations) {
 }
 
 TEST(AuditRules, InstrumentationCallsAreAllowedSanitizerInterfacesAreNot) {
-    for (const char* emitted : {"__tsan_read8", "__tsan_func_entry", "__tsan_atomic32_load",
-                                "__asan_report_load8", "__asan_register_globals",
-                                "__ubsan_handle_add_overflow", "__asan_stack_malloc_2"}) {
+    for (const char* emitted :
+         {"__tsan_read8", "__tsan_func_entry", "__tsan_atomic32_load", "__asan_report_load8",
+          "__asan_register_globals", "__ubsan_handle_add_overflow", "__asan_stack_malloc_2"}) {
         EXPECT_EQ(referenced_symbol_violation(emitted, kNoAllow), "") << emitted;
     }
     for (const char* hook : {"__lsan_disable", "__tsan_ignore_thread_begin",

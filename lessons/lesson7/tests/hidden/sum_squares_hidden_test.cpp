@@ -46,7 +46,7 @@ std::uint64_t last_n_fitting_64_bits() {
     return low;
 }
 
-using test_support::extra_threads_during;
+using test_support::max_extra_threads;
 
 TEST(SumOfSquaresHidden, ExactOnBothSidesOfTheSixtyFourBitLimit) {
     const std::uint64_t last = last_n_fitting_64_bits();
@@ -166,7 +166,7 @@ TEST(ParallelHidden, TotalStaysExactUnderHeavyContention) {
 TEST(ParallelHidden, TotalRunsItsChunksAtTheSameTime) {
     const std::vector<std::uint64_t> ns(3, 60'000'000);
     u128 total = 0;
-    const std::size_t extra = extra_threads_during([&] { total = sum_of_squares_total(ns, 3); });
+    const std::size_t extra = max_extra_threads([&] { total = sum_of_squares_total(ns, 3); }, 3);
     EXPECT_EQ(to_string(total), to_string(3 * closed_form(60'000'000)));
     EXPECT_GE(extra, 3U) << "at most " << extra << " threads of sum_of_squares_total existed at "
                          << "once\nhint: start all chunks' threads first, then join them all";

@@ -76,7 +76,7 @@ void expect_exact_cover(const ChunkLog& log, std::size_t count) {
     EXPECT_EQ(next, count) << "the chunks do not end at count\nhint: the last chunk ends at count";
 }
 
-using test_support::extra_threads_during;
+using test_support::max_extra_threads;
 
 TEST(SumOfSquares, SmallInputsMatchCountingByHand) {
     const std::array<std::pair<std::uint64_t, int>, 6> cases{
@@ -237,7 +237,7 @@ TEST(ParallelSums, ManyRunsItsChunksAtTheSameTime) {
     // Four inputs of 60 million (tens of milliseconds each) on four threads.
     const std::vector<std::uint64_t> ns(4, 60'000'000);
     std::vector<u128> got;
-    const std::size_t extra = extra_threads_during([&] { got = sum_of_squares_many(ns, 4); });
+    const std::size_t extra = max_extra_threads([&] { got = sum_of_squares_many(ns, 4); }, 4);
     ASSERT_EQ(got.size(), 4U);
     EXPECT_EQ(to_string(got[3]), to_string(closed_form(60'000'000)));
     EXPECT_GE(extra, 4U) << "at most " << extra
