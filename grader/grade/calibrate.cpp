@@ -51,7 +51,8 @@ fs::path calibrate(const Options& options) {
     for (int round = 0; round < std::max(1, opt.calibrate_runs); ++round) {
         // No timeouts file: the reference is measured under the declared ceilings.
         const RunSettings settings{
-            opt.out / "runs", {}, reachable_run_user(prep.states.front().dir), random_hex(32)};
+            opt.out / "runs", {}, reachable_run_user(prep.states.front().dir),
+            random_hex(32),   0,  nullptr};
         for (auto& st : prep.states) {
             run_tests(pass, st, settings);
             for (const auto& item : prep.manifest.items) {

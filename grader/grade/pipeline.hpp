@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "manifest.hpp"
 #include "progress.hpp"
 #include "result.hpp"
+#include "test_user.hpp"
 
 namespace kit::grade {
 
@@ -85,6 +87,7 @@ struct RunSettings {
     std::string run_user;            // kit-run --run-user ("" for kit-run's default)
     std::string secret;              // KIT_RUN_SECRET in meson test's environment
     unsigned test_uid = 0;           // the user the tests run as: only its files are read back
+    std::shared_ptr<const TestUserLease> lease;  // this grading's own test user (as root)
 };
 
 }  // namespace kit::grade

@@ -203,9 +203,10 @@ void check_inputs(const Options& opt) {
     }
 }
 
-// As root, kit-run runs the tests as "nobody" (KIT_RUN_USER). Every directory above the build dirs
-// must let that user through; where one does not (a clone under /root, say), the tests run as root
-// instead, with a warning, rather than failing every test for a reason that is not the student's.
+// As root, the tests run as an unprivileged user (this grading's own uid, or KIT_RUN_USER). Every
+// directory above the build dirs must let that user through; where one does not (a clone under
+// /root, say), the tests run as root instead, with a warning, rather than failing every test for a
+// reason that is not the student's.
 std::string reachable_run_user(const fs::path& build_dir) {
     const char* user = std::getenv("KIT_RUN_USER");
     if (geteuid() != 0 || (user != nullptr && std::string(user) == "root")) {
@@ -218,7 +219,8 @@ std::string reachable_run_user(const fs::path& build_dir) {
         if (!ec && (st.permissions() & fs::perms::others_exec) == fs::perms::none) {
             std::cerr
                 << "kit-grade: warning: tests would run as user "
-                << (user != nullptr ? user : "nobody") << ", who cannot enter " << p.string()
+                << (user != nullptr ? user : "of this grading") << ", who cannot enter "
+                << p.string()
                 << "; running them as root instead (less isolation). For full isolation: chmod o+x "
                 << p.string() << "\n";
             return "root";

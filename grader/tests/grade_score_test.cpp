@@ -1,6 +1,7 @@
 // kit-grade's trust and score policy: signed verdicts, all-N-must-pass, per-variant items, derived
 // timeouts.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -10,6 +11,7 @@
 #include "common/hmac.hpp"
 #include "common/verdict.hpp"
 #include "grade/grade.hpp"
+#include "grade/test_user.hpp"
 #include "grade/util.hpp"
 
 namespace {
@@ -178,6 +180,35 @@ TEST(GradeTimeouts, DerivedFromCalibrationWithFloorMarginAndCeiling) {
     EXPECT_DOUBLE_EQ(t["unknown"]["plain"].get<double>(), 45.0);
     json none = json::parse(kit::grade::derive_timeouts("", {fast}, {"asan"}));
     EXPECT_DOUBLE_EQ(none["fast"]["asan"].get<double>(), 60.0);
+}
+
+}  // namespace
+
+namespace {
+
+// Per-grading test users (grade/test_user.cpp): two leases held at once never share a uid, a
+// released uid is free again, and a uid that owns a process is not leased.
+TEST(TestUserLease, ConcurrentLeasesGetDistinctUidsAndReleasedOnesComeBack) {
+    if (::geteuid() != 0) {
+        GTEST_SKIP() << "test users are leased only when grading as root";
+    }
+    // A range of its own, so that a grading running on this machine is not disturbed.
+    ASSERT_EQ(::setenv("KIT_UID_BASE", "1900100000", 1), 0);
+    ASSERT_EQ(::setenv("KIT_UID_COUNT", "2", 1), 0);
+    auto first = kit::grade::TestUserLease::acquire();
+    auto second = kit::grade::TestUserLease::acquire();
+    EXPECT_NE(first->uid(), second->uid());
+    EXPECT_THROW(kit::grade::TestUserLease::acquire(), kit::grade::GradeError);  // both held
+    const uid_t again = first->uid();
+    first.reset();
+    EXPECT_EQ(kit::grade::TestUserLease::acquire()->uid(), again);
+    ::unsetenv("KIT_UID_BASE");
+    ::unsetenv("KIT_UID_COUNT");
+}
+
+TEST(TestUserLease, SeesProcessesOfAUid) {
+    EXPECT_TRUE(kit::grade::uid_has_processes(::geteuid()));  // this test itself
+    EXPECT_FALSE(kit::grade::uid_has_processes(1900100999));
 }
 
 }  // namespace
